@@ -1,0 +1,163 @@
+"""Users, teacher profiles and password-reset tokens."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import date, datetime
+
+from flask_login import UserMixin
+from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from course_portal.db import Base, TimestampMixin, utcnow
+
+
+class Role(enum.StrEnum):
+    """What a user may do."""
+
+    TEACHER = "teacher"
+    COORDINATOR = "coordinator"
+    ADMIN = "admin"
+
+
+class AcademicTitle(enum.StrEnum):
+    """Academic titles as Chinese universities grant them."""
+
+    NONE = "none"
+    ASSISTANT = "assistant"  # 助教
+    LECTURER = "lecturer"  # 讲师
+    ASSOCIATE_PROFESSOR = "associate_professor"  # 副教授
+    PROFESSOR = "professor"  # 教授
+
+
+def new_session_token() -> str:
+    """A fresh random token that identifies a user's current sessions."""
+    return secrets.token_urlsafe(24)
+
+
+class User(UserMixin, TimestampMixin, Base):
+    """Anyone who signs in: a teacher, a coordinator or an admin."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: stored lower-cased, so uniqueness is case-insensitive on every database
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(255))
+    role: Mapped[Role] = mapped_column(
+        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=Role.TEACHER,
+        index=True,
+    )
+    #: an inactive user cannot sign in, and their open sessions end
+    is_enabled: Mapped[bool] = mapped_column(default=True)
+    email_confirmed_at: Mapped[datetime | None]
+    last_login_at: Mapped[datetime | None]
+    #: part of every session cookie; replacing it ends all the user's sessions
+    session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
+    #: en, zh or ru: pages and emails for this user
+    locale: Mapped[str] = mapped_column(String(8), default="en")
+    #: shown to staff; teachers' names live in their profile
+    display_name: Mapped[str] = mapped_column(String(200), default="")
+
+    profile: Mapped[TeacherProfile | None] = relationship(
+        back_populates="user", uselist=False, cascade="all, delete-orphan"
+    )
+
+    @property
+    def is_active(self) -> bool:  # Flask-Login reads this
+        return self.is_enabled and self.email_confirmed_at is not None
+
+    def get_id(self) -> str:
+        return f"{self.id}:{self.session_token}"
+
+    def has_role(self, *roles: Role) -> bool:
+        """True when the user holds one of the roles (admins hold every staff role)."""
+        if self.role == Role.ADMIN and Role.COORDINATOR in roles:
+            return True
+        return self.role in roles
+
+    @property
+    def is_staff(self) -> bool:
+        return self.role in (Role.COORDINATOR, Role.ADMIN)
+
+    @property
+    def name(self) -> str:
+        """The name to greet the user with."""
+        if self.profile is not None:
+            return self.profile.name_zh or self.profile.name_latin
+        return self.display_name or self.email
+
+    def end_all_sessions(self) -> None:
+        """Invalidate every session and remember-me cookie of this user."""
+        self.session_token = new_session_token()
+
+    def __repr__(self) -> str:
+        return f"<User {self.id} {self.role}>"
+
+
+class TeacherProfile(TimestampMixin, Base):
+    """What a visiting teacher tells about themselves; it goes on the certificate."""
+
+    __tablename__ = "teacher_profiles"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), unique=True)
+    #: 姓, in Chinese characters
+    family_name_zh: Mapped[str] = mapped_column(String(50))
+    #: 名, in Chinese characters
+    given_name_zh: Mapped[str] = mapped_column(String(50))
+    #: family name in Latin letters exactly as in the passport
+    family_name_latin: Mapped[str] = mapped_column(String(100))
+    given_name_latin: Mapped[str] = mapped_column(String(100))
+    #: optional Russian spelling of the full name
+    name_ru: Mapped[str] = mapped_column(String(200), default="")
+    born_on: Mapped[date | None]
+    partner_university_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_universities.id"), index=True
+    )
+    department: Mapped[str] = mapped_column(String(200), default="")
+    position: Mapped[str] = mapped_column(String(200), default="")
+    academic_title: Mapped[AcademicTitle] = mapped_column(
+        Enum(
+            AcademicTitle,
+            native_enum=False,
+            length=30,
+            values_callable=lambda e: [m.value for m in e],
+        ),
+        default=AcademicTitle.NONE,
+    )
+    phone: Mapped[str] = mapped_column(String(40), default="")
+    wechat_id: Mapped[str] = mapped_column(String(40), default="")
+
+    user: Mapped[User] = relationship(back_populates="profile")
+    partner_university: Mapped[PartnerUniversity | None] = relationship()  # noqa: F821
+
+    @property
+    def name_zh(self) -> str:
+        """The name in Chinese characters, family name first, no space."""
+        return f"{self.family_name_zh}{self.given_name_zh}"
+
+    @property
+    def name_latin(self) -> str:
+        """The passport name: FAMILY Given."""
+        return f"{self.family_name_latin.upper()} {self.given_name_latin}"
+
+
+class AccountToken(Base):
+    """A single-use, expiring token mailed to a user: email confirmation or password reset."""
+
+    __tablename__ = "account_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: confirm_email or reset_password
+    purpose: Mapped[str] = mapped_column(String(20))
+    #: SHA-256 of the token; the token itself is only in the email
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship()

@@ -1,0 +1,147 @@
+"""Partner universities, institutes, programs, modules and intakes."""
+
+from __future__ import annotations
+
+import enum
+from datetime import date
+
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from course_portal.core.i18n import TranslatedMixin
+from course_portal.db import Base, TimestampMixin
+
+
+class PartnerUniversity(TranslatedMixin, TimestampMixin, Base):
+    """A university in China whose teachers take SPbPU's programs."""
+
+    __tablename__ = "partner_universities"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(200), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200), default="")
+    name_ru: Mapped[str] = mapped_column(String(200), default="")
+    city: Mapped[str] = mapped_column(String(100), default="")
+    province: Mapped[str] = mapped_column(String(100), default="")
+
+
+class Institute(TranslatedMixin, TimestampMixin, Base):
+    """An SPbPU institute that runs programs."""
+
+    __tablename__ = "institutes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name_en: Mapped[str] = mapped_column(String(200), unique=True)
+    name_zh: Mapped[str] = mapped_column(String(200), default="")
+    name_ru: Mapped[str] = mapped_column(String(200), default="")
+
+    programs: Mapped[list[Program]] = relationship(back_populates="institute")
+
+
+class StudyMode(enum.StrEnum):
+    """How a program is taught."""
+
+    ONLINE = "online"
+    BLENDED = "blended"
+    ON_SITE = "on_site"
+
+
+class Program(TranslatedMixin, TimestampMixin, Base):
+    """A program of additional professional education (APE)."""
+
+    __tablename__ = "programs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: short code, the prefix of registry numbers (IE-2026-0001)
+    code: Mapped[str] = mapped_column(String(10), unique=True)
+    institute_id: Mapped[int] = mapped_column(ForeignKey("institutes.id"), index=True)
+    title_en: Mapped[str] = mapped_column(String(300))
+    title_zh: Mapped[str] = mapped_column(String(300), default="")
+    title_ru: Mapped[str] = mapped_column(String(300), default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    description_zh: Mapped[str] = mapped_column(Text, default="")
+    description_ru: Mapped[str] = mapped_column(Text, default="")
+    mode: Mapped[StudyMode] = mapped_column(
+        Enum(StudyMode, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        default=StudyMode.ONLINE,
+    )
+    #: planned length in months
+    duration_months: Mapped[int] = mapped_column(default=3)
+    #: shown in the public catalog
+    is_published: Mapped[bool] = mapped_column(default=False, index=True)
+
+    institute: Mapped[Institute] = relationship(back_populates="programs")
+    modules: Mapped[list[Module]] = relationship(
+        back_populates="program", order_by="Module.position", cascade="all, delete-orphan"
+    )
+    intakes: Mapped[list[Intake]] = relationship(
+        back_populates="program", order_by="Intake.starts_on", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (CheckConstraint("duration_months > 0", name="duration_positive"),)
+
+    @property
+    def total_hours(self) -> int:
+        """Academic hours of the whole program: the sum of its modules."""
+        return sum(m.hours for m in self.modules)
+
+
+class Module(TranslatedMixin, Base):
+    """A part of a program with its academic hours."""
+
+    __tablename__ = "modules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    #: 1, 2, 3, ... within the program
+    position: Mapped[int]
+    title_en: Mapped[str] = mapped_column(String(300))
+    title_zh: Mapped[str] = mapped_column(String(300), default="")
+    title_ru: Mapped[str] = mapped_column(String(300), default="")
+    #: academic hours (45 minutes each)
+    hours: Mapped[int]
+
+    program: Mapped[Program] = relationship(back_populates="modules")
+
+    __table_args__ = (
+        UniqueConstraint("program_id", "position"),
+        CheckConstraint("hours > 0", name="hours_positive"),
+    )
+
+
+class Intake(TimestampMixin, Base):
+    """One run of a program, with dates, an application window and seats."""
+
+    __tablename__ = "intakes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
+    title: Mapped[str] = mapped_column(String(200))
+    starts_on: Mapped[date]
+    ends_on: Mapped[date]
+    applications_open_on: Mapped[date]
+    #: last day on which applications are accepted, in the portal's time zone
+    applications_close_on: Mapped[date]
+    capacity: Mapped[int]
+    #: approved and enrolled teachers; changed only by an atomic UPDATE
+    seats_taken: Mapped[int] = mapped_column(default=0)
+
+    program: Mapped[Program] = relationship(back_populates="intakes")
+
+    __table_args__ = (
+        UniqueConstraint("program_id", "title"),
+        CheckConstraint("capacity >= 0", name="capacity_not_negative"),
+        CheckConstraint("seats_taken >= 0 AND seats_taken <= capacity", name="seats_within_capacity"),
+        CheckConstraint("ends_on >= starts_on", name="ends_after_start"),
+        CheckConstraint(
+            "applications_close_on >= applications_open_on", name="window_in_order"
+        ),
+    )
+
+    @property
+    def seats_left(self) -> int:
+        return max(self.capacity - self.seats_taken, 0)
+
+    def is_accepting_on(self, day: date) -> bool:
+        """True when applications are open on the given day (in the portal's zone)."""
+        return self.applications_open_on <= day <= self.applications_close_on

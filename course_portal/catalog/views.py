@@ -1,0 +1,31 @@
+"""The public catalog: the program list and a program's page."""
+
+from __future__ import annotations
+
+from flask import Blueprint, abort, render_template
+
+from course_portal.catalog import services
+from course_portal.core.permissions import public
+
+bp = Blueprint("catalog", __name__)
+
+
+@bp.get("/")
+@public
+def index():
+    """Every published program with its next open intake."""
+    programs = services.published_programs()
+    today = services.portal_today()
+    return render_template("catalog/index.html", programs=programs, today=today)
+
+
+@bp.get("/programs/<code>")
+@public
+def program(code: str):
+    """A program: institute, modules with hours, intakes with dates and seats left."""
+    program = services.get_published_program(code)
+    if program is None:
+        abort(404)
+    today = services.portal_today()
+    intakes = services.upcoming_intakes(program, today)
+    return render_template("catalog/program.html", program=program, intakes=intakes, today=today)

@@ -1,0 +1,122 @@
+"""Settings: defaults here, then instance/config.py, then COURSE_PORTAL_* environment variables."""
+
+from __future__ import annotations
+
+import json
+import os
+from datetime import timedelta
+
+#: prefix of the environment variables that override any setting
+ENV_PREFIX = "COURSE_PORTAL_"
+
+#: secret keys that must never reach production
+WEAK_SECRET_KEYS = {"", "dev", "changeme", "change-me", "secret", "development-only"}
+
+
+class Defaults:
+    """Values used when nothing else sets them."""
+
+    #: production, development or testing; only the last two may run without a real secret key
+    ENV = "production"
+    SECRET_KEY = ""
+    #: empty means SQLite in the instance folder
+    DATABASE_URL = ""
+    REDIS_URL = ""
+    #: SMTP; an empty server means messages are logged and kept in the outbox
+    MAIL_SERVER = ""
+    MAIL_PORT = 25
+    MAIL_USERNAME = ""
+    MAIL_PASSWORD = ""
+    MAIL_USE_TLS = False
+    MAIL_USE_SSL = False
+    MAIL_TIMEOUT = 10
+    MAIL_DEFAULT_SENDER = "Course portal <noreply@localhost>"
+    #: how the outbox leaves after a commit: thread, inline, rq or off
+    OUTBOX_DISPATCH = "thread"
+    OUTBOX_MAX_ATTEMPTS = 8
+    #: the site's public address, used in emails and QR codes
+    BASE_URL = "http://127.0.0.1:5000"
+    #: the zone in which deadlines are read
+    PORTAL_TIMEZONE = "Europe/Moscow"
+    LANGUAGES = ["en", "zh", "ru"]
+    BABEL_DEFAULT_LOCALE = "en"
+    BABEL_DEFAULT_TIMEZONE = "UTC"
+    #: trust X-Forwarded-* from this many proxies (nginx in front: 1)
+    PROXY_FIX = 0
+    #: served over HTTPS: secure cookies and HSTS
+    HTTPS = True
+    #: werkzeug hash method for passwords
+    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_MIN_LENGTH = 12
+    PASSWORD_RESET_MAX_AGE = 3600
+    EMAIL_CONFIRM_MAX_AGE = 3 * 24 * 3600
+    #: login attempts: per client address and per account
+    LOGIN_LIMIT_PER_IP = "20 per minute; 200 per hour"
+    LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    RESET_LIMIT = "5 per 15 minutes"
+    REGISTER_LIMIT = "10 per hour"
+    RATELIMIT_ENABLED = True
+    RATELIMIT_HEADERS_ENABLED = True
+    MAX_CONTENT_LENGTH = 32 * 1024 * 1024
+    SESSION_COOKIE_SAMESITE = "Lax"
+    SESSION_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_SAMESITE = "Lax"
+    REMEMBER_COOKIE_HTTPONLY = True
+    REMEMBER_COOKIE_DURATION = timedelta(days=14)
+    PERMANENT_SESSION_LIFETIME = timedelta(hours=12)
+    #: a form left open for a working day still submits
+    WTF_CSRF_TIME_LIMIT = 12 * 3600
+    SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+
+
+def _coerce(raw: str, current):
+    """Turn an environment string into the type of the default it replaces."""
+    if isinstance(current, bool):
+        return raw.strip().lower() in {"1", "true", "yes", "on"}
+    if isinstance(current, int):
+        return int(raw)
+    if isinstance(current, timedelta):
+        return timedelta(seconds=int(raw))
+    if isinstance(current, list | dict):
+        return json.loads(raw)
+    return raw
+
+
+def load_config(app, test_config: dict | None = None) -> None:
+    """Fill app.config from defaults, instance/config.py, the environment and test_config."""
+    app.config.from_object(Defaults)
+    app.config.from_pyfile("config.py", silent=True)
+    for name, raw in os.environ.items():
+        if name.startswith(ENV_PREFIX):
+            key = name[len(ENV_PREFIX):]
+            app.config[key] = _coerce(raw, app.config.get(key, ""))
+    if test_config:
+        app.config.update(test_config)
+
+    env = app.config["ENV"]
+    if env in {"development", "testing"}:
+        if not app.config["SECRET_KEY"]:
+            app.config["SECRET_KEY"] = "development-only"
+        if "HTTPS" not in (test_config or {}) and f"{ENV_PREFIX}HTTPS" not in os.environ:
+            app.config["HTTPS"] = False
+    elif (
+        app.config["SECRET_KEY"] in WEAK_SECRET_KEYS
+        or len(app.config["SECRET_KEY"]) < 32
+    ):
+        raise RuntimeError(
+            "COURSE_PORTAL_SECRET_KEY is not set to a real secret (at least 32 characters). "
+            "Set it, or put SECRET_KEY in instance/config.py. Generate one with: "
+            "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
+        )
+
+    url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
+        app.instance_path, "course_portal.sqlite3"
+    )
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        url = "postgresql+psycopg://" + url.split("://", 1)[1]
+    app.config["SQLALCHEMY_DATABASE_URI"] = url
+    app.config["SESSION_COOKIE_SECURE"] = app.config["HTTPS"]
+    app.config["REMEMBER_COOKIE_SECURE"] = app.config["HTTPS"]
+    app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["HTTPS"] else "http"
+    app.config["RATELIMIT_STORAGE_URI"] = app.config["REDIS_URL"] or "memory://"
+    app.config["RATELIMIT_KEY_PREFIX"] = "course_portal"

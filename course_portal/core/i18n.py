@@ -1,0 +1,45 @@
+"""Languages: choosing the reader's locale and picking the right translation of content."""
+
+from __future__ import annotations
+
+from flask import current_app, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+#: the languages of the portal, in the order of the switcher, with their own names
+LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ru": "Русский"}
+
+
+def select_locale() -> str:
+    """The user's saved choice, then the visitor's switcher choice, then Accept-Language."""
+    languages = current_app.config["LANGUAGES"]
+    if current_user and current_user.is_authenticated and current_user.locale in languages:
+        return current_user.locale
+    chosen = session.get("locale")
+    if chosen in languages:
+        return chosen
+    return request.accept_languages.best_match(languages) or current_app.config[
+        "BABEL_DEFAULT_LOCALE"
+    ]
+
+
+def current_language() -> str:
+    """en, zh or ru, for the request being served."""
+    locale = get_locale()
+    return locale.language if locale is not None else "en"
+
+
+class TranslatedMixin:
+    """Models with field_en, field_zh and field_ru columns read through .t('field')."""
+
+    def t(self, field: str, language: str | None = None) -> str:
+        """The field in the reader's language, falling back to English, then any."""
+        language = language or current_language()
+        value = getattr(self, f"{field}_{language}", "")
+        if value:
+            return value
+        for fallback in ("en", "zh", "ru"):
+            value = getattr(self, f"{field}_{fallback}", "")
+            if value:
+                return value
+        return ""

@@ -1,0 +1,220 @@
+"""The email outbox: a message is a row written with the change that causes it, sent after commit."""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import ssl
+import threading
+from datetime import datetime, timedelta
+from email.message import EmailMessage
+from email.utils import make_msgid
+
+from flask import current_app, render_template
+from flask_babel import force_locale
+from sqlalchemy import String, Text, or_, select, update
+from sqlalchemy import event as sa_event
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from course_portal.db import Base, utcnow
+from course_portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+#: a claimed message is left alone by other senders for this long
+CLAIM_SECONDS = 120
+
+
+class OutboxMessage(Base):
+    """One email waiting to be sent, or sent."""
+
+    __tablename__ = "outbox_messages"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_address: Mapped[str] = mapped_column(String(254))
+    subject: Mapped[str] = mapped_column(String(300))
+    body_text: Mapped[str] = mapped_column(Text)
+    #: what the message is about, for the audit and for tests: "account.confirm", ...
+    kind: Mapped[str] = mapped_column(String(50), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: not before this time; pushed back after each failure
+    next_attempt_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    #: while set and in the future, one sender owns the message
+    claimed_until: Mapped[datetime | None]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    sent_at: Mapped[datetime | None] = mapped_column(index=True)
+    #: given up after too many failures
+    failed_at: Mapped[datetime | None]
+
+
+def sanitize_header(value: str) -> str:
+    """Keep a header on one line: line breaks in user text must not add headers."""
+    return " ".join(value.replace("\r", " ").replace("\n", " ").split())
+
+
+def queue_email(to: str, template: str, locale: str = "en", kind: str = "", **context) -> OutboxMessage:
+    """Render templates/email/<template>.txt in the recipient's language and add it to the outbox.
+
+    The first line of the rendered template is the subject. The row joins the caller's
+    transaction and leaves only after it commits.
+    """
+    with force_locale(locale):
+        rendered = render_template(f"email/{template}.txt", **context)
+    subject, _, body = rendered.lstrip().partition("\n")
+    message = OutboxMessage(
+        to_address=to,
+        subject=sanitize_header(subject)[:300],
+        body_text=body.strip() + "\n",
+        kind=kind or template,
+    )
+    db.session.add(message)
+    db.session.flush()
+    db.session.info["outbox_pending"] = True
+    return message
+
+
+def _smtp_send(message: OutboxMessage) -> None:
+    config = current_app.config
+    email = EmailMessage()
+    email["From"] = config["MAIL_DEFAULT_SENDER"]
+    email["To"] = sanitize_header(message.to_address)
+    email["Subject"] = sanitize_header(message.subject)
+    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="course-portal")
+    email.set_content(message.body_text)
+    timeout = config["MAIL_TIMEOUT"]
+    if config["MAIL_USE_SSL"]:
+        smtp = smtplib.SMTP_SSL(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout,
+                                context=ssl.create_default_context())
+    else:
+        smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
+    with smtp:
+        if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
+            smtp.starttls(context=ssl.create_default_context())
+        if config["MAIL_USERNAME"]:
+            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+        smtp.send_message(email)
+
+
+def _claim(message_id: int, now: datetime) -> bool:
+    """Take a message for this sender; False when another sender holds it or it is done."""
+    result = db.session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id == message_id,
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
+        )
+        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def send_pending(limit: int = 200) -> dict[str, int]:
+    """Send what is due; each message is claimed first so two senders never send it twice."""
+    counts = {"sent": 0, "failed": 0, "kept": 0}
+    now = utcnow()
+    due = db.session.scalars(
+        select(OutboxMessage.id)
+        .where(
+            OutboxMessage.sent_at.is_(None),
+            OutboxMessage.failed_at.is_(None),
+            OutboxMessage.next_attempt_at <= now,
+        )
+        .order_by(OutboxMessage.id)
+        .limit(limit)
+    ).all()
+    if not due:
+        return counts
+    if not current_app.config["MAIL_SERVER"]:
+        for message_id in due:
+            message = db.session.get(OutboxMessage, message_id)
+            log.info("mail server not configured; kept message %s to %s: %r",
+                     message.id, message.to_address, message.subject)
+            if current_app.debug or current_app.config["ENV"] == "development":
+                log.info("message %s body:\n%s", message.id, message.body_text)
+        counts["kept"] = len(due)
+        return counts
+    max_attempts = current_app.config["OUTBOX_MAX_ATTEMPTS"]
+    for message_id in due:
+        if not _claim(message_id, utcnow()):
+            continue
+        message = db.session.get(OutboxMessage, message_id)
+        db.session.refresh(message)
+        try:
+            _smtp_send(message)
+        except (OSError, smtplib.SMTPException) as exc:
+            message.attempts += 1
+            message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
+            message.claimed_until = None
+            if message.attempts >= max_attempts:
+                message.failed_at = utcnow()
+                log.error("giving up on message %s after %s attempts: %s",
+                          message.id, message.attempts, message.last_error)
+            else:
+                delay = min(60 * 2 ** (message.attempts - 1), 6 * 3600)
+                message.next_attempt_at = utcnow() + timedelta(seconds=delay)
+                log.warning("message %s not sent (attempt %s), retry in %ss: %s",
+                            message.id, message.attempts, delay, message.last_error)
+            counts["failed"] += 1
+        else:
+            message.attempts += 1
+            message.sent_at = utcnow()
+            message.claimed_until = None
+            counts["sent"] += 1
+        db.session.commit()
+    return counts
+
+
+def _send_in_thread(app) -> None:
+    with app.app_context():
+        try:
+            send_pending()
+        except Exception:  # a background sender must never take the process down
+            log.exception("sending the outbox failed; messages stay queued")
+        finally:
+            db.session.remove()
+
+
+def dispatch() -> None:
+    """Start sending what the just-committed transaction queued, as configured."""
+    mode = current_app.config["OUTBOX_DISPATCH"]
+    if mode == "off":
+        return
+    if mode == "inline":
+        send_pending()
+    elif mode == "rq":
+        from course_portal.core.jobs import enqueue
+
+        enqueue("course_portal.core.outbox.send_pending")
+    else:
+        app = current_app._get_current_object()
+        threading.Thread(target=_send_in_thread, args=(app,), daemon=True).start()
+
+
+@sa_event.listens_for(Session, "after_commit")
+def _mark_committed(session):
+    if session.info.pop("outbox_pending", False):
+        session.info["outbox_committed"] = True
+
+
+@sa_event.listens_for(Session, "after_rollback")
+def _forget_rolled_back(session):
+    session.info.pop("outbox_pending", None)
+
+
+def init_app(app) -> None:
+    """Dispatch the outbox after each request whose transaction queued a message."""
+
+    @app.after_request
+    def _dispatch_after_request(response):
+        if db.session.info.pop("outbox_committed", False):
+            try:
+                dispatch()
+            except Exception:
+                log.exception("could not start sending the outbox; messages stay queued")
+        return response
+

@@ -1,0 +1,64 @@
+"""What every page shares: template helpers, the language switch and security headers."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from urllib.parse import urlsplit
+
+from flask import current_app, request
+from flask_babel import format_date, format_datetime
+
+from course_portal.core.i18n import LANGUAGE_NAMES, current_language
+
+
+def safe_next(target: str | None, default: str = "/") -> str:
+    """A redirect target only if it stays on this site (a path, no scheme, no host)."""
+    if not target:
+        return default
+    target = target.strip()
+    if "\\" in target or any(ord(ch) < 32 for ch in target):
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    return target
+
+
+def _format_day(value: date | None, style: str = "medium") -> str:
+    return format_date(value, style) if value else ""
+
+
+def _format_moment(value: datetime | None, style: str = "medium") -> str:
+    return format_datetime(value, style) if value else ""
+
+
+def init_app(app) -> None:
+    """Template globals, filters and response headers."""
+    app.jinja_env.filters["day"] = _format_day
+    app.jinja_env.filters["moment"] = _format_moment
+
+    @app.context_processor
+    def _globals():
+        return {
+            "language_names": LANGUAGE_NAMES,
+            "current_language": current_language(),
+        }
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        headers.setdefault(
+            "Content-Security-Policy",
+            "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+            "font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; "
+            "frame-ancestors 'none'",
+        )
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        if current_app.config["HTTPS"]:
+            headers.setdefault("Strict-Transport-Security", "max-age=31536000; includeSubDomains")
+        if request.endpoint != "static" and response.mimetype == "text/html":
+            # pages may show personal data; only static files are cached
+            headers.setdefault("Cache-Control", "no-store")
+        return response

@@ -1,0 +1,17 @@
+"""Every feature's models, imported so that Alembic and the tests see all tables."""
+
+from course_portal.accounts.models import AccountToken, TeacherProfile, User
+from course_portal.catalog.models import Institute, Intake, Module, PartnerUniversity, Program
+from course_portal.core.outbox import OutboxMessage
+
+__all__ = [
+    "AccountToken",
+    "Institute",
+    "Intake",
+    "Module",
+    "OutboxMessage",
+    "PartnerUniversity",
+    "Program",
+    "TeacherProfile",
+    "User",
+]

@@ -1,0 +1,121 @@
+"""Rows for tests, built through the models with sensible defaults."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import date, timedelta
+
+from werkzeug.security import generate_password_hash
+
+from course_portal.accounts.models import Role, TeacherProfile, User
+from course_portal.catalog.models import Institute, Intake, Module, PartnerUniversity, Program
+from course_portal.db import utcnow
+from course_portal.extensions import db
+
+_counter = itertools.count(1)
+
+#: the password every factory user has
+PASSWORD = "correct horse battery staple"
+
+
+def make_user(
+    role: str | Role = Role.TEACHER,
+    email: str | None = None,
+    password: str = PASSWORD,
+    confirmed: bool = True,
+    enabled: bool = True,
+    locale: str = "en",
+    profile: bool | None = None,
+    **profile_fields,
+) -> User:
+    """A user; teachers get a profile unless profile=False."""
+    n = next(_counter)
+    role = Role(role)
+    user = User(
+        email=(email or f"user{n}@example.edu.cn").lower(),
+        password_hash=generate_password_hash(password, method="scrypt:1024:8:1"),
+        role=role,
+        is_enabled=enabled,
+        email_confirmed_at=utcnow() if confirmed else None,
+        locale=locale,
+        display_name="" if role == Role.TEACHER else f"Staff {n}",
+    )
+    db.session.add(user)
+    if profile or (profile is None and role == Role.TEACHER):
+        fields = {
+            "family_name_zh": "王",
+            "given_name_zh": "小明",
+            "family_name_latin": "Wang",
+            "given_name_latin": "Xiaoming",
+        }
+        fields.update(profile_fields)
+        user.profile = TeacherProfile(**fields)
+    db.session.flush()
+    return user
+
+
+def make_partner(name_en: str | None = None, **fields) -> PartnerUniversity:
+    """A partner university."""
+    n = next(_counter)
+    partner = PartnerUniversity(
+        name_en=name_en or f"Partner University {n}",
+        name_zh=fields.pop("name_zh", f"合作大学{n}"),
+        name_ru=fields.pop("name_ru", f"Университет-партнёр {n}"),
+        **fields,
+    )
+    db.session.add(partner)
+    db.session.flush()
+    return partner
+
+
+def make_program(
+    code: str | None = None,
+    hours: tuple[int, ...] = (8, 8, 12, 12, 16, 16),
+    published: bool = True,
+    **fields,
+) -> Program:
+    """A published program with modules of the given hours and its institute."""
+    n = next(_counter)
+    institute = fields.pop("institute", None) or Institute(
+        name_en=f"Institute {n}", name_zh=f"学院{n}", name_ru=f"Институт {n}"
+    )
+    program = Program(
+        code=code or f"P{n}",
+        institute=institute,
+        title_en=fields.pop("title_en", f"Program {n}"),
+        title_zh=fields.pop("title_zh", f"项目{n}"),
+        title_ru=fields.pop("title_ru", f"Программа {n}"),
+        is_published=published,
+        **fields,
+    )
+    for position, module_hours in enumerate(hours, start=1):
+        program.modules.append(
+            Module(
+                position=position,
+                title_en=f"Module {position}",
+                title_zh=f"模块{position}",
+                title_ru=f"Модуль {position}",
+                hours=module_hours,
+            )
+        )
+    db.session.add(program)
+    db.session.flush()
+    return program
+
+
+def make_intake(program: Program, today: date | None = None, capacity: int = 20, **fields) -> Intake:
+    """An intake accepting applications today, starting in a month, lasting three."""
+    today = today or date.today()
+    intake = Intake(
+        program=program,
+        title=fields.pop("title", f"Intake {next(_counter)}"),
+        applications_open_on=fields.pop("applications_open_on", today - timedelta(days=10)),
+        applications_close_on=fields.pop("applications_close_on", today + timedelta(days=20)),
+        starts_on=fields.pop("starts_on", today + timedelta(days=30)),
+        ends_on=fields.pop("ends_on", today + timedelta(days=120)),
+        capacity=capacity,
+        **fields,
+    )
+    db.session.add(intake)
+    db.session.flush()
+    return intake

@@ -1,0 +1,3 @@
+from course_portal import create_app
+
+app = create_app()
