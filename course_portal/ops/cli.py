@@ -1,13 +1,79 @@
-"""flask doctor and flask demo-data."""
+"""flask doctor (is this machine ready?) and flask demo-data (programs, partners, demo logins)."""
+
+from __future__ import annotations
 
 import click
+from flask import current_app
+from flask.cli import with_appcontext
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from course_portal.extensions import db
+from course_portal.ops import demo, doctor
 
 
 @click.command("doctor")
-def doctor_command():
-    """Check what the portal needs."""
+@with_appcontext
+def doctor_command() -> None:
+    """Check the database, migrations, PDF libraries, fonts, secret key, mail, Redis, outbox."""
+    checks = doctor.run_checks()
+    width = max(len(check.name) for check in checks)
+    for check in checks:
+        click.echo(doctor.format_check(check, width))
+    counts = {status: sum(c.status == status for c in checks)
+              for status in (doctor.OK, doctor.WARN, doctor.FAIL)}
+    click.echo(f"{counts['OK']} OK, {counts['WARN']} WARN, {counts['FAIL']} FAIL")
+    if any(check.failed for check in checks):
+        raise SystemExit(1)
+
+
+def _describe(counter) -> str:
+    """Counts by kind, as "5 partner universities, 2 programs", or "nothing"."""
+    parts = [f"{count} {kind}" for kind, count in counter.items() if count]
+    return ", ".join(parts) if parts else "nothing"
+
+
+def _echo_logins() -> None:
+    """The demo accounts in the database, with the password that opens them."""
+    logins = demo.demo_logins(existing_only=True)
+    if not logins:
+        return
+    width = max(len(email) for email, _ in logins)
+    click.echo("Demo logins:")
+    click.echo(f"  {'email':<{width}}  {'role':<11}  password")
+    for email, role in logins:
+        password = (demo.DEMO_PASSWORD if demo.demo_password_works(email)
+                    else "(changed since demo-data created it)")
+        click.echo(f"  {email:<{width}}  {role:<11}  {password}")
 
 
 @click.command("demo-data")
-def demo_data_command():
-    """Load demo data."""
+@click.option("--if-empty", is_flag=True,
+              help="Load only when the database has no users at all (for make run).")
+@click.option("--allow-production", is_flag=True,
+              help="Load even when ENV is production (demo accounts have a published password).")
+@with_appcontext
+def demo_data_command(if_empty: bool, allow_production: bool) -> None:
+    """Load demo partners, institutes, programs with open intakes, staff and teachers."""
+    if current_app.config["ENV"] == "production" and not allow_production:
+        raise click.ClickException(
+            "ENV is production: demo accounts have a published password. "
+            "Use --allow-production if you really mean it."
+        )
+    try:
+        if if_empty and demo.database_has_users():
+            if demo.demo_logins(existing_only=True):
+                click.echo("demo data already present")
+            else:
+                click.echo("the database already has users: demo data not loaded")
+        else:
+            summary = demo.load_demo_data()
+            db.session.commit()
+            click.echo(f"created: {_describe(summary.created)}")
+            click.echo(f"updated to the demo values: {_describe(summary.updated)}")
+            click.echo(f"already present: {_describe(summary.present)}")
+        _echo_logins()
+    except (OperationalError, ProgrammingError) as exc:  # no tables yet, or no database
+        db.session.rollback()
+        raise click.ClickException(
+            f"the database is not ready ({type(exc).__name__}); run: flask db upgrade"
+        ) from exc
