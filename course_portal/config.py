@@ -6,6 +6,8 @@ import json
 import os
 from datetime import timedelta
 
+from flask import Config
+
 #: prefix of the environment variables that override any setting
 ENV_PREFIX = "COURSE_PORTAL_"
 
@@ -46,7 +48,7 @@ class Defaults:
     #: served over HTTPS: secure cookies and HSTS
     HTTPS = True
     #: werkzeug hash method for passwords
-    PASSWORD_HASH_METHOD = "scrypt"
+    PASSWORD_HASH_METHOD = "scrypt"  # noqa: S105 (a method name, not a password)
     PASSWORD_MIN_LENGTH = 12
     PASSWORD_RESET_MAX_AGE = 3600
     EMAIL_CONFIRM_MAX_AGE = 3 * 24 * 3600
@@ -82,27 +84,42 @@ def _coerce(raw: str, current):
     return raw
 
 
+def is_weak_secret_key(key) -> bool:
+    """True for a key that must not sign production sessions: missing, known, short or repetitive."""
+    return (
+        not isinstance(key, str | bytes)
+        or key in WEAK_SECRET_KEYS
+        or len(key) < 32
+        # a placeholder such as "changeme" repeated, or one character over and over
+        or len(set(key)) < 10
+    )
+
+
 def load_config(app, test_config: dict | None = None) -> None:
     """Fill app.config from defaults, instance/config.py, the environment and test_config."""
     app.config.from_object(Defaults)
-    app.config.from_pyfile("config.py", silent=True)
+    instance = Config(app.instance_path)
+    instance.from_pyfile("config.py", silent=True)
+    app.config.update(instance)
+    # what someone chose, as opposed to a default
+    chosen = set(instance)
     for name, raw in os.environ.items():
         if name.startswith(ENV_PREFIX):
             key = name[len(ENV_PREFIX):]
             app.config[key] = _coerce(raw, app.config.get(key, ""))
+            chosen.add(key)
     if test_config:
         app.config.update(test_config)
+        chosen.update(test_config)
 
     env = app.config["ENV"]
+    secret_key = app.config["SECRET_KEY"]
     if env in {"development", "testing"}:
-        if not app.config["SECRET_KEY"]:
-            app.config["SECRET_KEY"] = "development-only"
-        if "HTTPS" not in (test_config or {}) and f"{ENV_PREFIX}HTTPS" not in os.environ:
+        if not secret_key:
+            app.config["SECRET_KEY"] = "development-only"  # noqa: S105 (refused in production)
+        if "HTTPS" not in chosen:
             app.config["HTTPS"] = False
-    elif (
-        app.config["SECRET_KEY"] in WEAK_SECRET_KEYS
-        or len(app.config["SECRET_KEY"]) < 32
-    ):
+    elif is_weak_secret_key(secret_key):
         raise RuntimeError(
             "COURSE_PORTAL_SECRET_KEY is not set to a real secret (at least 32 characters). "
             "Set it, or put SECRET_KEY in instance/config.py. Generate one with: "

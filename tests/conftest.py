@@ -6,6 +6,7 @@ import os
 from pathlib import Path
 
 import pytest
+from flask.testing import FlaskClient
 from flask_migrate import upgrade
 from sqlalchemy import text
 
@@ -37,6 +38,18 @@ def base_config(database_url: str, instance_path: Path) -> dict:
         "BASE_URL": "http://portal.test",
         "SERVER_NAME": None,
     }
+
+
+class FreshContextClient(FlaskClient):
+    """A test client whose every request runs in its own app context, as in production.
+
+    Without this, requests made while a test holds an app context share its `g`, so the
+    signed-in user and the language of one request would leak into the next.
+    """
+
+    def open(self, *args, **kwargs):
+        with self.application.app_context():
+            return super().open(*args, **kwargs)
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +120,7 @@ def make_app(database_url, _schema, tmp_path):
         config = base_config(database_url, tmp_path / "instance")
         config.update(overrides)
         application = create_app(config)
+        application.test_client_class = FreshContextClient
         built.append(application)
         return application
 
@@ -154,3 +168,14 @@ def login_as(client, db):
         return user
 
     return _login
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server (aiosmtpd) on a free loopback port, stopped after the test."""
+    from tests.smtp import SMTPServer
+
+    server = SMTPServer()
+    server.start()
+    yield server
+    server.stop()

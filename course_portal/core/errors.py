@@ -11,16 +11,52 @@ from werkzeug.exceptions import HTTPException
 
 log = logging.getLogger(__name__)
 
+#: the 500 page when the real one cannot render (its language comes from the signed-in user,
+#: who is loaded from the database, which may be what failed): no template, no translation
+FALLBACK_500 = """<!doctype html>
+<html lang="en">
+<head><meta charset="utf-8"><title>Something went wrong</title></head>
+<body>
+<main>
+<h1>Something went wrong on our side</h1>
+<p lang="zh-Hans">系统出现故障，请稍后再试。</p>
+<p lang="ru">Произошла ошибка на нашей стороне. Попробуйте ещё раз через минуту.</p>
+<p>If it happens again, tell the coordinator this incident number:
+<code class="incident">{incident}</code></p>
+<p><a href="/">Back to the programs</a></p>
+</main>
+</body>
+</html>
+"""
+
 
 def _user_label() -> str:
     try:
         return str(current_user.id) if current_user.is_authenticated else "anonymous"
-    except Exception:  # the user may be what failed
+    except Exception:  # noqa: BLE001 (the user may be what failed)
         return "unknown"
 
 
 def _client() -> str:
     return request.remote_addr or "-"
+
+
+def _incident_page(error: BaseException):
+    """Log the failure under a new incident id and show that id, never the traceback."""
+    incident = secrets.token_hex(6)
+    log.error("500 incident=%s %s %s user=%s ip=%s", incident, request.method, request.path,
+              _user_label(), _client(), exc_info=error)
+    try:
+        from course_portal.extensions import db
+
+        db.session.rollback()
+    except Exception:  # noqa: BLE001 (the database may be what failed)
+        log.exception("rollback after incident %s failed", incident)
+    try:
+        return render_template("errors/500.html", incident=incident), 500
+    except Exception:  # noqa: BLE001 (the page needs the user and the locale; they may be gone)
+        log.exception("the page for incident %s could not be rendered; sent the plain one", incident)
+        return FALLBACK_500.format(incident=incident), 500
 
 
 def init_app(app) -> None:
@@ -62,17 +98,13 @@ def init_app(app) -> None:
     def other_http(error):
         return render_template("errors/generic.html", error=error), error.code
 
+    @app.errorhandler(500)
+    def server_error(error):
+        # Flask's last resort, e.g. when another error page failed to render
+        return _incident_page(getattr(error, "original_exception", None) or error)
+
     @app.errorhandler(Exception)
     def internal(error):
         if isinstance(error, HTTPException):
             return other_http(error)
-        incident = secrets.token_hex(6)
-        log.exception("500 incident=%s %s %s user=%s ip=%s", incident, request.method,
-                      request.path, _user_label(), _client())
-        try:
-            from course_portal.extensions import db
-
-            db.session.rollback()
-        except Exception:
-            log.exception("rollback after incident %s failed", incident)
-        return render_template("errors/500.html", incident=incident), 500
+        return _incident_page(error)

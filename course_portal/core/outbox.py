@@ -53,12 +53,27 @@ def sanitize_header(value: str) -> str:
     return " ".join(value.replace("\r", " ").replace("\n", " ").split())
 
 
+def is_single_address(value: str) -> bool:
+    """True for one bare address (local@domain): no list, display name, space or line break.
+
+    The To header and the SMTP envelope are built from it; a comma or a line break there
+    would mail someone else.
+    """
+    local, at, domain = value.rpartition("@")
+    return bool(
+        at and local and domain
+        and not any(ch.isspace() or ord(ch) < 32 or ch in ',;<>()"' for ch in value)
+    )
+
+
 def queue_email(to: str, template: str, locale: str = "en", kind: str = "", **context) -> OutboxMessage:
     """Render templates/email/<template>.txt in the recipient's language and add it to the outbox.
 
     The first line of the rendered template is the subject. The row joins the caller's
     transaction and leaves only after it commits.
     """
+    if not is_single_address(to):
+        raise ValueError(f"not a single email address: {to!r}")
     with force_locale(locale):
         rendered = render_template(f"email/{template}.txt", **context)
     subject, _, body = rendered.lstrip().partition("\n")
@@ -75,10 +90,13 @@ def queue_email(to: str, template: str, locale: str = "en", kind: str = "", **co
 
 
 def _smtp_send(message: OutboxMessage) -> None:
+    """Send one message; ValueError means it can never be sent as it is."""
+    if not is_single_address(message.to_address):
+        raise ValueError("the recipient is not a single email address")
     config = current_app.config
     email = EmailMessage()
     email["From"] = config["MAIL_DEFAULT_SENDER"]
-    email["To"] = sanitize_header(message.to_address)
+    email["To"] = message.to_address
     email["Subject"] = sanitize_header(message.subject)
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="course-portal")
     email.set_content(message.body_text)
@@ -93,7 +111,8 @@ def _smtp_send(message: OutboxMessage) -> None:
             smtp.starttls(context=ssl.create_default_context())
         if config["MAIL_USERNAME"]:
             smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        smtp.send_message(email)
+        # the envelope names the one recipient, whatever the headers parse to
+        smtp.send_message(email, to_addrs=[message.to_address])
 
 
 def _claim(message_id: int, now: datetime) -> bool:
@@ -146,11 +165,12 @@ def send_pending(limit: int = 200) -> dict[str, int]:
         db.session.refresh(message)
         try:
             _smtp_send(message)
-        except (OSError, smtplib.SMTPException) as exc:
+        except (OSError, smtplib.SMTPException, ValueError) as exc:
             message.attempts += 1
             message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
             message.claimed_until = None
-            if message.attempts >= max_attempts:
+            # a ValueError is the message itself (a bad address or header): retrying cannot help
+            if isinstance(exc, ValueError) or message.attempts >= max_attempts:
                 message.failed_at = utcnow()
                 log.error("giving up on message %s after %s attempts: %s",
                           message.id, message.attempts, message.last_error)

@@ -10,6 +10,7 @@ from flask_login import current_user, login_required
 
 from course_portal.accounts.models import Role
 
+
 def public(view: Callable) -> Callable:
     """Mark a view as open to anonymous visitors; a test proves every unmarked route is not."""
     view.is_public = True
