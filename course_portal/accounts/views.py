@@ -1,42 +1,351 @@
-"""Accounts: placeholder views, replaced by the full feature."""
+"""Accounts pages: register, confirm, sign in and out, passwords, profile, language."""
 
 from __future__ import annotations
 
-from flask import Blueprint, redirect, request, session, url_for
-from flask_login import login_required
+import logging
+from collections.abc import Callable
 
+from flask import (
+    Blueprint,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from course_portal.accounts import forms, services
+from course_portal.accounts.models import Role, User
+from course_portal.core.i18n import current_language
 from course_portal.core.permissions import public
 from course_portal.core.web import safe_next
+from course_portal.extensions import csrf, db, limiter
 
 bp = Blueprint("accounts", __name__)
+log = logging.getLogger(__name__)
+
+
+def form_view(view: Callable) -> Callable:
+    """Exempt a form page from the global CSRF check; its FlaskForm checks the token instead.
+
+    CSRFProtect answers a bad or expired token with a bare 400 page, and the teacher who spent
+    half an hour on the registration form loses every entry. FlaskForm validates the same token
+    (whenever WTF_CSRF_ENABLED is true), so the page re-renders with what was typed and the
+    "this form had expired" message. Every POST branch of such a view must validate its form
+    before it changes anything.
+    """
+    return csrf.exempt(view)
+
+
+def _put_errors(form, error: services.AccountError) -> None:
+    """Show a service's refusal on the form: on its fields, or above the form."""
+    for name, messages in error.errors.items():
+        field = form._fields.get(name) if name else None
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
+
+
+def _sign_in(user: User, remember: bool = False) -> None:
+    """Start a new session for the user; remember-me cookies only for teachers."""
+    language = session.get("locale")
+    session.clear()  # a new session: nothing planted before sign-in survives it
+    if language:
+        session["locale"] = language
+    login_user(user, remember=remember and user.role == Role.TEACHER)
+    session.permanent = True
+
+
+def _loggable(email: str | None) -> str:
+    """An address as it can go in a log line: repr escapes line breaks and controls."""
+    return repr((email or "")[:254])
+
+
+def _submitted_account() -> str:
+    """The rate-limit key of the account named in the form: its address, trimmed, lower-cased."""
+    return "account:" + services.normalize_email(request.form.get("email"))[:254]
+
+
+def _no_account_submitted() -> bool:
+    return not services.normalize_email(request.form.get("email"))
+
+
+def _with_universities(form):
+    choices = services.partner_university_choices()
+    form.partner_university_id.choices = [("", _("— choose your university —"))] + [
+        (str(university_id), name) for university_id, name in choices
+    ]
+    return form
+
+
+def _profile_data(form) -> dict:
+    return {name: getattr(form, name).data for name in services.PROFILE_FIELDS}
+
+
+# --- registration -----------------------------------------------------------------------
+
+
+@bp.route("/register", methods=["GET", "POST"])
+@public
+@limiter.limit(lambda: current_app.config["REGISTER_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["REGISTER_LIMIT"],
+    methods=["POST"],
+    key_func=_submitted_account,
+    exempt_when=_no_account_submitted,
+)
+@form_view
+def register():
+    """A teacher registers with the whole profile; the answer is the same for a known address."""
+    if current_user.is_authenticated:
+        return redirect(url_for("accounts.profile"))
+    form = _with_universities(forms.RegistrationForm(locale=current_language()))
+    if form.validate_on_submit():
+        try:
+            services.register_teacher(
+                email=form.email.data,
+                password=form.password.data,
+                locale=form.locale.data,
+                **_profile_data(form),
+            )
+        except services.AccountError as error:
+            _put_errors(form, error)
+        else:
+            db.session.commit()
+            return redirect(url_for("accounts.register_sent"))
+    return render_template(
+        "accounts/register.html", form=form, password_hint=forms.password_hint()
+    )
+
+
+@bp.get("/register/sent")
+@public
+def register_sent():
+    """Check your email: the same page for a new and for an existing address."""
+    return render_template(
+        "accounts/check_email.html",
+        title=_("Check your email"),
+        message=_(
+            "Check your email to finish registration. We have sent a message to the address "
+            "you gave; it may take a few minutes to arrive."
+        ),
+    )
+
+
+@bp.get("/confirm/<token>")
+@public
+def confirm_email(token: str):
+    """Confirm the address from the emailed link and sign the teacher in."""
+    try:
+        user = services.confirm_email(token)
+    except services.TokenError as error:
+        db.session.rollback()
+        return _token_problem(error, "confirm")
+    db.session.commit()
+    if user.is_active:
+        _sign_in(user)
+        flash(_("Thank you: your email address is confirmed and you are signed in."), "success")
+        return redirect(url_for("accounts.profile"))
+    flash(_("Your email address is confirmed."), "success")
+    return redirect(url_for("accounts.login"))
+
+
+def _token_problem(error: services.TokenError, kind: str):
+    status = 404 if error.reason == "unknown" else 410
+    return render_template("accounts/token_problem.html", error=error, kind=kind), status
+
+
+# --- sign-in ----------------------------------------------------------------------------
 
 
 @bp.route("/login", methods=["GET", "POST"])
 @public
+@limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_LIMIT_PER_ACCOUNT"],
+    methods=["POST"],
+    key_func=_submitted_account,
+    exempt_when=_no_account_submitted,
+)
+@form_view
 def login():
-    return "login"
+    """Sign in; one message for an unknown address, a wrong password and a disabled account."""
+    target = request.args.get("next")
+    if current_user.is_authenticated and request.method == "GET":
+        return redirect(safe_next(target, url_for("catalog.index")))
+    form = forms.LoginForm()
+    if form.validate_on_submit():
+        try:
+            user = services.authenticate(form.email.data, form.password.data)
+        except services.LoginRefused as refusal:
+            if refusal.reason == "unconfirmed":
+                db.session.commit()  # the new confirmation link
+            else:
+                log.warning("failed login for account %s from %s",
+                            _loggable(form.email.data), request.remote_addr)
+            _put_errors(form, refusal)
+        else:
+            db.session.commit()
+            _sign_in(user, remember=form.remember.data)
+            return redirect(safe_next(target, url_for("catalog.index")))
+    return render_template("accounts/login.html", form=form)
 
 
 @bp.post("/logout")
 @login_required
 def logout():
+    """Sign out (POST only, with the global CSRF check); the language choice stays."""
+    language = current_user.locale
+    session.clear()
+    logout_user()  # after clear(): it marks the remember-me cookie for deletion in the session
+    session["locale"] = language
+    flash(_("You have signed out."), "info")
     return redirect(url_for("catalog.index"))
 
 
-@bp.route("/register", methods=["GET", "POST"])
+# --- passwords --------------------------------------------------------------------------
+
+
+@bp.route("/password/reset", methods=["GET", "POST"])
 @public
-def register():
-    return "register"
+@limiter.limit(lambda: current_app.config["RESET_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["RESET_LIMIT"],
+    methods=["POST"],
+    key_func=_submitted_account,
+    exempt_when=_no_account_submitted,
+)
+@form_view
+def reset_request():
+    """Ask for a reset link; the answer is the same whether the address has an account."""
+    form = forms.ResetRequestForm()
+    if form.validate_on_submit():
+        services.request_password_reset(form.email.data)
+        db.session.commit()
+        return redirect(url_for("accounts.reset_sent"))
+    return render_template("accounts/reset_request.html", form=form)
+
+
+@bp.get("/password/reset/sent")
+@public
+def reset_sent():
+    """Check your email: the same page for a known and an unknown address."""
+    return render_template(
+        "accounts/check_email.html",
+        title=_("Check your email"),
+        message=_(
+            "If an account has this address, we have sent it a link to choose a new password. "
+            "The link works once and expires soon."
+        ),
+    )
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+@form_view
+def reset_password(token: str):
+    """Choose a new password from an emailed link; every session of the account ends."""
+    try:
+        services.check_reset_token(token)
+    except services.TokenError as error:
+        return _token_problem(error, "reset")
+    form = forms.ResetPasswordForm()
+    if form.validate_on_submit():
+        try:
+            services.reset_password(token, form.new_password.data)
+        except services.TokenError as error:
+            db.session.rollback()
+            return _token_problem(error, "reset")
+        except services.AccountError as error:
+            db.session.rollback()
+            _put_errors(form, error)
+        else:
+            db.session.commit()
+            if current_user.is_authenticated:
+                session.clear()
+                logout_user()
+            flash(_("Your password is changed. Sign in with the new password."), "success")
+            return redirect(url_for("accounts.login"))
+    return render_template(
+        "accounts/reset_password.html", form=form, password_hint=forms.password_hint()
+    )
+
+
+@bp.route("/password/change", methods=["GET", "POST"])
+@login_required
+@form_view
+def change_password():
+    """Change the password; every other session of the user ends, this one goes on."""
+    form = forms.PasswordChangeForm()
+    if form.validate_on_submit():
+        user = current_user._get_current_object()
+        cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
+        remembered = cookie_name in request.cookies
+        try:
+            services.change_password(user, form.current_password.data, form.new_password.data)
+        except services.AccountError as error:
+            _put_errors(form, error)
+        else:
+            db.session.commit()
+            _sign_in(user, remember=remembered)  # this browser, with the new session token
+            flash(_("Your password is changed. You have been signed out everywhere else."),
+                  "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template(
+        "accounts/password_change.html", form=form, password_hint=forms.password_hint()
+    )
+
+
+# --- profile and language ---------------------------------------------------------------
 
 
 @bp.get("/profile")
 @login_required
 def profile():
-    return "profile"
+    """The signed-in user's account and, for teachers, their profile."""
+    return render_template("accounts/profile.html", user=current_user)
+
+
+@bp.route("/profile/edit", methods=["GET", "POST"])
+@login_required
+@form_view
+def edit_profile():
+    """Teachers edit their profile; staff edit their display name; everyone their language."""
+    user = current_user._get_current_object()
+    if user.role == Role.TEACHER:
+        form = _with_universities(forms.TeacherProfileForm(obj=user.profile, locale=user.locale))
+    else:
+        form = forms.StaffProfileForm(obj=user)
+    if form.validate_on_submit():
+        try:
+            if user.role == Role.TEACHER:
+                services.update_teacher_profile(user, locale=form.locale.data, **_profile_data(form))
+            else:
+                services.update_staff_profile(
+                    user, display_name=form.display_name.data, locale=form.locale.data
+                )
+        except services.AccountError as error:
+            _put_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your profile is saved."), "success")
+            return redirect(url_for("accounts.profile"))
+    return render_template("accounts/profile_edit.html", form=form, user=user)
 
 
 @bp.post("/language")
 @public
 def set_language():
-    session["locale"] = request.form.get("language")
-    return redirect(safe_next(request.form.get("next")))
+    """Switch the page language: kept in the session, and saved for a signed-in user."""
+    language = request.form.get("language", "")
+    if language in current_app.config["LANGUAGES"]:
+        session["locale"] = language
+        if current_user.is_authenticated:
+            services.set_locale(current_user, language)
+            db.session.commit()
+    return redirect(safe_next(request.form.get("next"), url_for("catalog.index")))

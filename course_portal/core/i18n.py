@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, request, session
+from flask import current_app, has_request_context, request, session
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -13,6 +13,8 @@ LANGUAGE_NAMES = {"en": "English", "zh": "中文", "ru": "Русский"}
 def select_locale() -> str:
     """The user's saved choice, then the visitor's switcher choice, then Accept-Language."""
     languages = current_app.config["LANGUAGES"]
+    if not has_request_context():  # commands and jobs choose with force_locale()
+        return current_app.config["BABEL_DEFAULT_LOCALE"]
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")

@@ -1,0 +1,299 @@
+"""Account forms: input rules only (length, format, required); the rules of accounts live in services."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import (
+    BooleanField,
+    DateField,
+    EmailField,
+    PasswordField,
+    SelectField,
+    StringField,
+    SubmitField,
+)
+from wtforms.validators import (
+    DataRequired,
+    Email,
+    EqualTo,
+    InputRequired,
+    Length,
+    Optional,
+    Regexp,
+    ValidationError,
+)
+
+from course_portal.accounts.models import AcademicTitle
+from course_portal.accounts.services import PASSWORD_MAX_LENGTH, password_problems
+from course_portal.core.i18n import LANGUAGE_NAMES
+from course_portal.core.text import (
+    BIDI_CONTROLS,
+    INVISIBLES,
+    PersonName,
+    SafeText,
+    Script,
+    describe,
+    normalize_text,
+)
+
+#: the column lengths of users and teacher_profiles, repeated here so the form refuses first
+EMAIL_MAX = 254
+NAME_ZH_MAX = 50
+NAME_LATIN_MAX = 100
+NAME_RU_MAX = 200
+DEPARTMENT_MAX = 200
+POSITION_MAX = 200
+PHONE_MAX = 40
+WECHAT_MAX = 40
+DISPLAY_NAME_MAX = 200
+
+#: digits, spaces, + ( ) - and dots: +86 138 0013 8000, (0931) 123-4567
+PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ().\-]{4,}$")
+#: WeChat IDs are letters, digits, _ and -; some teachers give their phone number instead
+WECHAT_PATTERN = re.compile(r"^\+?[A-Za-z0-9_\-]+$")
+
+#: the earliest date of birth the form accepts
+BORN_AFTER = date(1900, 1, 1)
+
+
+def lower_email(value):
+    """Lower-case an email address, as it is stored."""
+    return value.lower() if isinstance(value, str) else value
+
+
+def optional_id(value):
+    """Coerce a select's value to an id, or None for the blank choice; anything else is refused."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and value.isascii() and value.isdigit() and len(value) <= 9:
+        return int(value)
+    raise ValueError(_l("Not a valid choice."))
+
+
+class NoHiddenCharacters:
+    """Refuse direction overrides and invisible characters, which make text read otherwise than it is."""
+
+    def __call__(self, form, field):
+        value = field.data
+        if not isinstance(value, str):
+            return
+        for ch in value:
+            if ch in BIDI_CONTROLS or ch in INVISIBLES:
+                raise ValidationError(
+                    _l("Remove the invisible character %(char)s.", char=describe(ch))
+                )
+
+
+class NewPassword:
+    """A new password: long enough in any script (after NFKC normalisation), not absurdly long."""
+
+    def __call__(self, form, field):
+        if not isinstance(field.data, str) or not field.data:
+            return
+        problems = password_problems(field.data)
+        if problems:
+            raise ValidationError(problems[0])
+
+
+class BornOn:
+    """A date of birth after 1900 and not in the future."""
+
+    def __call__(self, form, field):
+        if field.data is None:
+            return
+        if field.data < BORN_AFTER or field.data > date.today():
+            raise ValidationError(_l("Check the date of birth."))
+
+
+def text_rules(max_length: int, required: bool = False) -> list:
+    """Validators of a single-line text field: required or optional, length, no hidden characters."""
+    first = DataRequired() if required else Optional()
+    return [first, Length(max=max_length), SafeText(), NoHiddenCharacters()]
+
+
+def name_rules(max_length: int, script: str | None = None, required: bool = True) -> list:
+    """Validators of a name field: text rules, then the name rules, then the script."""
+    rules = [*text_rules(max_length, required), PersonName()]
+    if script:
+        rules.append(Script(script))
+    return rules
+
+
+def language_choices() -> list[tuple[str, str]]:
+    """The portal's languages, each in its own name."""
+    return list(LANGUAGE_NAMES.items())
+
+
+def academic_title_choices() -> list[tuple[str, str]]:
+    """Academic titles, labelled in the reader's language."""
+    labels = {
+        AcademicTitle.NONE: _l("No academic title"),
+        AcademicTitle.ASSISTANT: _l("Teaching assistant"),
+        AcademicTitle.LECTURER: _l("Lecturer"),
+        AcademicTitle.ASSOCIATE_PROFESSOR: _l("Associate professor"),
+        AcademicTitle.PROFESSOR: _l("Professor"),
+    }
+    return [(title.value, labels[title]) for title in AcademicTitle]
+
+
+class TeacherProfileForm(FlaskForm):
+    """What a visiting teacher tells about themselves; the view fills the university choices."""
+
+    family_name_zh = StringField(
+        _l("Family name in Chinese characters (姓)"),
+        filters=[normalize_text],
+        validators=name_rules(NAME_ZH_MAX, "han"),
+    )
+    given_name_zh = StringField(
+        _l("Given name in Chinese characters (名)"),
+        filters=[normalize_text],
+        validators=name_rules(NAME_ZH_MAX, "han"),
+    )
+    family_name_latin = StringField(
+        _l("Family name in Latin letters, as in your passport"),
+        filters=[normalize_text],
+        validators=name_rules(NAME_LATIN_MAX, "latin"),
+    )
+    given_name_latin = StringField(
+        _l("Given name in Latin letters, as in your passport"),
+        filters=[normalize_text],
+        validators=name_rules(NAME_LATIN_MAX, "latin"),
+    )
+    name_ru = StringField(
+        _l("Name in Russian"),
+        filters=[normalize_text],
+        validators=name_rules(NAME_RU_MAX, required=False),
+    )
+    born_on = DateField(_l("Date of birth"), validators=[Optional(), BornOn()])
+    partner_university_id = SelectField(
+        _l("University"), coerce=optional_id, choices=[], validate_choice=True
+    )
+    department = StringField(
+        _l("Department"), filters=[normalize_text], validators=text_rules(DEPARTMENT_MAX)
+    )
+    position = StringField(
+        _l("Position"), filters=[normalize_text], validators=text_rules(POSITION_MAX)
+    )
+    academic_title = SelectField(
+        _l("Academic title"), choices=academic_title_choices, default=AcademicTitle.NONE.value
+    )
+    phone = StringField(
+        _l("Phone"),
+        filters=[normalize_text],
+        validators=[
+            *text_rules(PHONE_MAX),
+            Regexp(PHONE_PATTERN, message=_l("Write the phone number with digits, e.g. +86 138 0013 8000.")),
+        ],
+    )
+    wechat_id = StringField(
+        _l("WeChat ID"),
+        filters=[normalize_text],
+        validators=[
+            *text_rules(WECHAT_MAX),
+            Regexp(WECHAT_PATTERN, message=_l("A WeChat ID has only Latin letters, digits, _ and -.")),
+        ],
+    )
+    locale = SelectField(
+        _l("Language of the portal and of emails"), choices=language_choices, default="en"
+    )
+    submit = SubmitField(_l("Save"))
+
+
+class RegistrationForm(TeacherProfileForm):
+    """A teacher's registration: sign-in details and the whole profile."""
+
+    email = EmailField(
+        _l("Email address"),
+        filters=[normalize_text, lower_email],
+        validators=[DataRequired(), Length(max=EMAIL_MAX), SafeText(), Email()],
+    )
+    password = PasswordField(
+        _l("Password"), validators=[InputRequired(), SafeText(), NewPassword()]
+    )
+    password_confirm = PasswordField(
+        _l("Repeat the password"),
+        validators=[InputRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+    )
+    submit = SubmitField(_l("Create account"))
+
+
+class StaffProfileForm(FlaskForm):
+    """What a coordinator or admin may change about themselves."""
+
+    display_name = StringField(
+        _l("Your name"),
+        filters=[normalize_text],
+        validators=[*text_rules(DISPLAY_NAME_MAX, required=True), PersonName()],
+    )
+    locale = SelectField(_l("Language of the portal and of emails"), choices=language_choices)
+    submit = SubmitField(_l("Save"))
+
+
+class LoginForm(FlaskForm):
+    """Sign in with email and password."""
+
+    email = EmailField(
+        _l("Email address"),
+        filters=[normalize_text, lower_email],
+        validators=[DataRequired(), Length(max=EMAIL_MAX), SafeText(), Email()],
+    )
+    password = PasswordField(
+        _l("Password"), validators=[InputRequired(), Length(max=PASSWORD_MAX_LENGTH)]
+    )
+    remember = BooleanField(_l("Remember me on this device"))
+    submit = SubmitField(_l("Sign in"))
+
+
+class PasswordChangeForm(FlaskForm):
+    """A new password, with the current one to prove it is the owner."""
+
+    current_password = PasswordField(
+        _l("Current password"), validators=[InputRequired(), Length(max=PASSWORD_MAX_LENGTH)]
+    )
+    new_password = PasswordField(
+        _l("New password"), validators=[InputRequired(), SafeText(), NewPassword()]
+    )
+    new_password_confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[InputRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+    )
+    submit = SubmitField(_l("Change password"))
+
+
+class ResetRequestForm(FlaskForm):
+    """Ask for a password-reset link."""
+
+    email = EmailField(
+        _l("Email address"),
+        filters=[normalize_text, lower_email],
+        validators=[DataRequired(), Length(max=EMAIL_MAX), SafeText(), Email()],
+    )
+    submit = SubmitField(_l("Send me a link"))
+
+
+class ResetPasswordForm(FlaskForm):
+    """Choose a new password from a reset link."""
+
+    new_password = PasswordField(
+        _l("New password"), validators=[InputRequired(), SafeText(), NewPassword()]
+    )
+    new_password_confirm = PasswordField(
+        _l("Repeat the new password"),
+        validators=[InputRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+    )
+    submit = SubmitField(_l("Set the new password"))
+
+
+def password_hint() -> str:
+    """The rule a new password follows, for the hint under the field."""
+    return _l(
+        "At least %(num)d characters, in any language.",
+        num=current_app.config["PASSWORD_MIN_LENGTH"],
+    )
