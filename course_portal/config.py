@@ -69,6 +69,8 @@ class Defaults:
     #: a form left open for a working day still submits
     WTF_CSRF_TIME_LIMIT = 12 * 3600
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
+    #: where uploaded application documents are kept, outside static/; empty: instance/uploads
+    UPLOAD_FOLDER = ""
 
 
 def _coerce(raw: str, current):
@@ -132,6 +134,13 @@ def load_config(app, test_config: dict | None = None) -> None:
     if url.startswith("postgresql://") or url.startswith("postgres://"):
         url = "postgresql+psycopg://" + url.split("://", 1)[1]
     app.config["SQLALCHEMY_DATABASE_URI"] = url
+    if url.startswith("sqlite"):
+        # threads wait up to 30 s for SQLite's write lock instead of failing at once
+        options = dict(app.config["SQLALCHEMY_ENGINE_OPTIONS"])
+        options["connect_args"] = {"timeout": 30, **options.get("connect_args", {})}
+        app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
+    if not app.config["UPLOAD_FOLDER"]:
+        app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
     app.config["SESSION_COOKIE_SECURE"] = app.config["HTTPS"]
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["HTTPS"]
     app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["HTTPS"] else "http"

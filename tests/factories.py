@@ -119,3 +119,85 @@ def make_intake(program: Program, today: date | None = None, capacity: int = 20,
     db.session.add(intake)
     db.session.flush()
     return intake
+
+
+# --- enrollment -------------------------------------------------------------------------
+
+
+def make_teacher(partner: PartnerUniversity | None = None, **fields) -> User:
+    """A teacher whose profile is complete enough to submit an application."""
+    partner = partner or make_partner()
+    fields.setdefault("department", "School of Foreign Languages")
+    fields.setdefault("position", "Lecturer")
+    return make_user(role=Role.TEACHER, partner_university_id=partner.id, **fields)
+
+
+def make_quota(intake: Intake, partner: PartnerUniversity, seats: int):
+    """A ceiling of seats for one partner university's teachers in an intake."""
+    from course_portal.enrollment.models import IntakeQuota
+
+    quota = IntakeQuota(intake=intake, partner_university_id=partner.id, seats=seats)
+    db.session.add(quota)
+    db.session.flush()
+    return quota
+
+
+def make_application(
+    teacher: User | None = None,
+    intake: Intake | None = None,
+    status: str = "draft",
+    complete: bool = True,
+    **fields,
+):
+    """An application in any status, built as a row (not through transition()) for a test.
+
+    complete: motivation, funding, consent and the three documents (rows only, no files).
+    Approved and enrolled applications count against the intake's and the quota's seats.
+    """
+    from uuid import uuid4
+
+    from sqlalchemy import select
+
+    from course_portal.enrollment.models import (
+        SEAT_HOLDING,
+        Application,
+        ApplicationStatus,
+        Document,
+        DocumentKind,
+        FundingSource,
+        IntakeQuota,
+    )
+
+    teacher = teacher or make_teacher()
+    intake = intake or make_intake(make_program())
+    status = ApplicationStatus(status)
+    now = utcnow()
+    values = {"motivation": "", "funding_source": None, "consent_at": None}
+    if complete:
+        values = {
+            "motivation": "I teach economics and want to learn how investment ecosystems work.",
+            "funding_source": FundingSource.HOME_UNIVERSITY,
+            "consent_at": now,
+        }
+    if status != ApplicationStatus.DRAFT:
+        values["submitted_at"] = now
+    if status == ApplicationStatus.WAITLISTED:
+        values["waitlisted_at"] = now
+    values.update(fields)
+    application = Application(teacher=teacher, intake=intake, status=status, **values)
+    db.session.add(application)
+    if complete:
+        for kind in DocumentKind:
+            application.documents.append(Document(
+                kind=kind, original_filename=f"{kind.value}.pdf", stored_name=uuid4().hex,
+                content_type="application/pdf", size=1000, sha256="0" * 64,
+            ))
+    if status in SEAT_HOLDING:
+        intake.seats_taken += 1
+        partner_id = teacher.profile.partner_university_id if teacher.profile else None
+        quota = db.session.scalar(select(IntakeQuota).where(
+            IntakeQuota.intake_id == intake.id, IntakeQuota.partner_university_id == partner_id))
+        if quota is not None:
+            quota.seats_taken += 1
+    db.session.flush()
+    return application

@@ -1,0 +1,1 @@
+"""Applications and enrollment: drafts, documents, decisions, seats and the waiting list."""

@@ -1,0 +1,59 @@
+"""The emails about applications: one template per status, in the teacher's language."""
+
+from __future__ import annotations
+
+from flask import current_app
+
+from course_portal.accounts.models import User
+from course_portal.core.outbox import queue_email
+from course_portal.enrollment.models import Application, ApplicationStatus
+
+#: the teacher's page of an application, linked from every email (the pages use this path)
+APPLICATION_PATH = "/applications/{id}"
+
+
+def application_url(application: Application) -> str:
+    """The absolute link to the application's page, from config BASE_URL."""
+    base = current_app.config["BASE_URL"].rstrip("/")
+    return base + APPLICATION_PATH.format(id=application.id)
+
+
+def _greeting_name(teacher: User, locale: str) -> str:
+    """汉字 for Chinese, the Russian spelling for Russian when given, else the passport name."""
+    profile = teacher.profile
+    if profile is None:
+        return teacher.name
+    if locale == "zh" and profile.name_zh:
+        return profile.name_zh
+    if locale == "ru" and profile.name_ru:
+        return profile.name_ru
+    return profile.name_latin
+
+
+def notify_teacher(
+    application: Application,
+    from_status: ApplicationStatus,
+    to: ApplicationStatus,
+    actor: User | None,
+    reason: str,
+) -> None:
+    """Queue templates/email/application_<to>.txt to the teacher, in the teacher's language."""
+    teacher = application.teacher
+    config = current_app.config
+    locale = teacher.locale if teacher.locale in config["LANGUAGES"] else config[
+        "BABEL_DEFAULT_LOCALE"]
+    intake = application.intake
+    queue_email(
+        teacher.email,
+        f"application_{to.value}",
+        locale=locale,
+        kind=f"application.{to.value}",
+        teacher_name=_greeting_name(teacher, locale),
+        program_title=intake.program.t("title", locale),
+        intake=intake,
+        application=application,
+        reason=reason,
+        # the portal moved it up from the waiting list when a seat was freed
+        promoted=actor is None and from_status == ApplicationStatus.WAITLISTED,
+        link=application_url(application),
+    )

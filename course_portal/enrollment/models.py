@@ -1,0 +1,200 @@
+"""Applications to intakes, their history, their documents, and seat quotas per partner."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Enum,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from course_portal.accounts.models import User
+from course_portal.catalog.models import Intake, PartnerUniversity
+from course_portal.db import Base, TimestampMixin, utcnow
+
+
+def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
+    """A portable enum column storing the values (a VARCHAR with a CHECK, no native type)."""
+    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+
+
+class ApplicationStatus(enum.StrEnum):
+    """Where an application stands; changed only by enrollment.services.transition()."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    WAITLISTED = "waitlisted"
+    REJECTED = "rejected"
+    WITHDRAWN = "withdrawn"
+    ENROLLED = "enrolled"
+
+
+#: statuses that hold one of the intake's seats
+SEAT_HOLDING = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.ENROLLED})
+
+
+class FundingSource(enum.StrEnum):
+    """Who pays for the teacher's program."""
+
+    SELF_FUNDED = "self_funded"
+    HOME_UNIVERSITY = "home_university"
+    #: a program of the Ministry of Education of China
+    MOE_CHINA = "moe_china"
+    OTHER = "other"
+
+
+class DocumentKind(enum.StrEnum):
+    """The documents an application needs, one of each."""
+
+    DIPLOMA = "diploma"
+    PASSPORT = "passport"
+    CV = "cv"
+
+
+class Application(TimestampMixin, Base):
+    """A teacher's application to one intake of a program."""
+
+    __tablename__ = "applications"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    teacher_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id"))
+    status: Mapped[ApplicationStatus] = mapped_column(
+        _enum(ApplicationStatus), default=ApplicationStatus.DRAFT
+    )
+    motivation: Mapped[str] = mapped_column(Text, default="")
+    #: empty until the teacher chooses
+    funding_source: Mapped[FundingSource | None] = mapped_column(_enum(FundingSource))
+    #: the teacher's words when funding_source is "other"
+    funding_other: Mapped[str] = mapped_column(String(200), default="")
+    #: when the teacher consented to the processing of personal data; None: not given
+    consent_at: Mapped[datetime | None]
+    submitted_at: Mapped[datetime | None]
+    #: the last coordinator decision (approved, waitlisted or rejected)
+    decided_at: Mapped[datetime | None]
+    #: the reason given with the last decision, shown to the teacher
+    reason: Mapped[str] = mapped_column(Text, default="")
+    #: when it joined the waiting list: the list is served in this order, then by id
+    waitlisted_at: Mapped[datetime | None]
+
+    teacher: Mapped[User] = relationship(foreign_keys=[teacher_id])
+    intake: Mapped[Intake] = relationship()
+    events: Mapped[list[ApplicationEvent]] = relationship(
+        back_populates="application",
+        order_by="ApplicationEvent.id",
+        cascade="all, delete-orphan",
+    )
+    documents: Mapped[list[Document]] = relationship(
+        back_populates="application", order_by="Document.kind", cascade="all, delete-orphan"
+    )
+
+    __table_args__ = (
+        UniqueConstraint("teacher_id", "intake_id"),
+        Index("ix_applications_intake_id_status", "intake_id", "status"),
+        Index("ix_applications_status", "status"),
+        Index("ix_applications_funding_source", "funding_source"),
+    )
+
+    @property
+    def holds_seat(self) -> bool:
+        """True while approved or enrolled: the application counts against the capacity."""
+        return self.status in SEAT_HOLDING
+
+    def document(self, kind: DocumentKind | str) -> Document | None:
+        """The document of that kind, or None."""
+        for document in self.documents:
+            if document.kind == kind:
+                return document
+        return None
+
+    def __repr__(self) -> str:
+        return f"<Application {self.id} {self.status}>"
+
+
+class ApplicationEvent(Base):
+    """One row of an application's history: who moved it from which status to which, and why."""
+
+    __tablename__ = "application_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    application_id: Mapped[int] = mapped_column(
+        ForeignKey("applications.id", ondelete="CASCADE"), index=True
+    )
+    #: None when the portal acted on its own (promotion from the waiting list, enrollment)
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    #: None for the row that records the draft's creation
+    from_status: Mapped[ApplicationStatus | None] = mapped_column(_enum(ApplicationStatus))
+    to_status: Mapped[ApplicationStatus] = mapped_column(_enum(ApplicationStatus))
+    reason: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    application: Mapped[Application] = relationship(back_populates="events")
+    actor: Mapped[User | None] = relationship()
+
+
+class Document(Base):
+    """An uploaded file of an application, checked by content and stored under a generated name."""
+
+    __tablename__ = "documents"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: no index of its own: the unique (application_id, kind) serves lookups by application
+    application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
+    kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind))
+    #: the name on the teacher's device, cleaned; metadata only, never a path
+    original_filename: Mapped[str] = mapped_column(String(255))
+    #: the file's name in the upload folder, a random hex string (uuid4)
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    #: detected from the content: application/pdf, image/jpeg or image/png
+    content_type: Mapped[str] = mapped_column(String(50))
+    #: bytes
+    size: Mapped[int]
+    #: hex SHA-256 of the content
+    sha256: Mapped[str] = mapped_column(String(64))
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+    uploaded_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+
+    application: Mapped[Application] = relationship(back_populates="documents")
+
+    __table_args__ = (UniqueConstraint("application_id", "kind"),)
+
+
+class IntakeQuota(Base):
+    """Seats of an intake reserved as a ceiling for one partner university's teachers."""
+
+    __tablename__ = "intake_quotas"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id", ondelete="CASCADE"))
+    partner_university_id: Mapped[int] = mapped_column(
+        ForeignKey("partner_universities.id"), index=True
+    )
+    #: at most this many of the partner's teachers approved or enrolled
+    seats: Mapped[int]
+    #: changed only by an atomic UPDATE, like Intake.seats_taken
+    seats_taken: Mapped[int] = mapped_column(default=0)
+
+    intake: Mapped[Intake] = relationship()
+    partner_university: Mapped[PartnerUniversity] = relationship()
+
+    __table_args__ = (
+        UniqueConstraint("intake_id", "partner_university_id"),
+        CheckConstraint("seats >= 0", name="seats_not_negative"),
+        CheckConstraint(
+            "seats_taken >= 0 AND seats_taken <= seats", name="seats_taken_within_seats"
+        ),
+    )
+
+    @property
+    def seats_left(self) -> int:
+        """Seats of the quota still free."""
+        return max(self.seats - self.seats_taken, 0)

@@ -1,0 +1,476 @@
+"""Enrollment rules: drafts, submission, decisions, seats, the waiting list and the history.
+
+transition() is the one door through which an application's status changes. Every service here
+changes rows, writes the history, queues emails and flushes; the caller commits. A service that
+raises an EnrollmentError has changed nothing, so the caller may go on with the same transaction
+(bulk_decide does).
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import and_, or_, select, update
+from sqlalchemy.orm import attributes, selectinload
+
+from course_portal.accounts.models import Role, TeacherProfile, User
+from course_portal.catalog.models import Intake
+from course_portal.catalog.services import portal_today
+from course_portal.core.text import normalize_multiline, normalize_text
+from course_portal.db import utcnow
+from course_portal.enrollment import seats
+from course_portal.enrollment.errors import (
+    EnrollmentError,
+    NoSeatLeft,
+    StaleApplication,
+    TransitionRefused,
+)
+from course_portal.enrollment.mail import application_url, notify_teacher  # noqa: F401 (API)
+from course_portal.enrollment.models import (
+    SEAT_HOLDING,
+    Application,
+    ApplicationEvent,
+    ApplicationStatus,
+    DocumentKind,
+    FundingSource,
+    IntakeQuota,
+)
+from course_portal.extensions import db
+
+S = ApplicationStatus
+
+#: every allowed move; anything else is refused. approved -> rejected lets a coordinator
+#: revoke an approval (for instance a forged diploma); it frees the seat like a withdrawal.
+ALLOWED_MOVES: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
+    S.DRAFT: frozenset({S.SUBMITTED}),
+    S.SUBMITTED: frozenset({S.APPROVED, S.WAITLISTED, S.REJECTED, S.WITHDRAWN}),
+    S.WAITLISTED: frozenset({S.APPROVED, S.REJECTED, S.WITHDRAWN}),
+    S.APPROVED: frozenset({S.ENROLLED, S.REJECTED, S.WITHDRAWN}),
+    S.REJECTED: frozenset(),
+    S.WITHDRAWN: frozenset(),
+    S.ENROLLED: frozenset(),
+}
+#: targets only the teacher who owns the application may move it to
+TEACHER_TARGETS = frozenset({S.SUBMITTED, S.WITHDRAWN})
+#: a coordinator's decisions, which bulk_decide accepts
+DECISIONS = frozenset({S.APPROVED, S.WAITLISTED, S.REJECTED})
+MOTIVATION_MAX_LENGTH = 5000
+FUNDING_OTHER_MAX_LENGTH = 200
+REASON_MAX_LENGTH = 2000
+DRAFT_FIELDS = frozenset({"motivation", "funding_source", "funding_other", "consent"})
+
+
+#: how a status reads in a sentence ("An application that is ... cannot become ...")
+STATUS_LABELS = {
+    S.DRAFT: _l("a draft"),
+    S.SUBMITTED: _l("submitted"),
+    S.APPROVED: _l("approved"),
+    S.WAITLISTED: _l("on the waiting list"),
+    S.REJECTED: _l("rejected"),
+    S.WITHDRAWN: _l("withdrawn"),
+    S.ENROLLED: _l("enrolled"),
+}
+
+
+def status_label(status: ApplicationStatus | str | None):
+    """The status as words in the reader's language."""
+    return STATUS_LABELS.get(ApplicationStatus(status), str(status)) if status else ""
+
+
+def allowed_targets(application: Application) -> frozenset[ApplicationStatus]:
+    """Where the application may move from its current status (for buttons on a page)."""
+    return ALLOWED_MOVES[application.status]
+
+
+# --- text rules ---------------------------------------------------------------------------
+
+
+def _clean(value, field_name: str, max_length: int, multiline: bool = False) -> str:
+    """Normalise user text; refuse control characters and over-length text on every database."""
+    value = (normalize_multiline if multiline else normalize_text)(value or "")
+    allowed = {"\n", "\t"} if multiline else set()
+    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in value):
+        raise EnrollmentError(_l("Remove the invisible control characters."), field=field_name)
+    if len(value) > max_length:
+        raise EnrollmentError(
+            _l("Shorten this to %(max)s characters.", max=max_length), field=field_name
+        )
+    return value
+
+
+# --- the one door -------------------------------------------------------------------------
+
+
+def _check_actor(application: Application, to: ApplicationStatus, actor: User | None) -> None:
+    """The teacher moves their own application to submitted or withdrawn; staff decide the rest."""
+    if to in TEACHER_TARGETS:
+        if actor is None or actor.id != application.teacher_id:
+            raise TransitionRefused(
+                _l("Only the teacher who applied can submit or withdraw this application.")
+            )
+    elif actor is not None and not actor.has_role(Role.COORDINATOR):
+        raise TransitionRefused(_l("Only a course coordinator can decide on applications."))
+
+
+def _check_guards(application: Application, to: ApplicationStatus, reason: str) -> None:
+    """The rules of the target status: a reason to reject, a complete application to submit."""
+    if to == S.REJECTED and not reason:
+        raise EnrollmentError(_l("Give the reason for the rejection; the teacher will read it."),
+                              field="reason")
+    if to == S.SUBMITTED:
+        problems = submission_problems(application)
+        if problems:
+            raise EnrollmentError(errors=problems)
+    if to == S.ENROLLED and application.intake.starts_on > portal_today():
+        raise TransitionRefused(
+            _l("The intake starts on %(day)s; teachers are enrolled from that day.",
+               day=application.intake.starts_on.isoformat())
+        )
+
+
+def _status_now(application: Application) -> ApplicationStatus | None:
+    """The status in the database right now, past the session's copy."""
+    return db.session.scalar(select(Application.status).where(Application.id == application.id))
+
+
+def _stale(application: Application) -> StaleApplication:
+    current = _status_now(application)
+    return StaleApplication(
+        _l("Someone else changed this application meanwhile (it is now %(status)s). "
+           "Reload the page and decide again.", status=status_label(current))
+    )
+
+
+def transition(
+    application: Application,
+    to: ApplicationStatus | str,
+    actor: User | None,
+    reason: str = "",
+) -> Application:
+    """Move the application to `to`: check the move, seats, history row and email, or raise.
+
+    actor None is the portal itself (promotion from the waiting list, enrollment at the start).
+    Raises TransitionRefused (not allowed, not by this actor, not yet), EnrollmentError (reason
+    missing, application incomplete), NoSeatLeft or StaleApplication; nothing changes then.
+    """
+    to = ApplicationStatus(to)
+    reason = _clean(reason, "reason", REASON_MAX_LENGTH, multiline=True)
+    from_status = application.status
+    if to not in ALLOWED_MOVES[from_status]:
+        raise TransitionRefused(
+            _l("An application that is %(now)s cannot become %(target)s.",
+               now=status_label(from_status), target=status_label(to))
+        )
+    _check_actor(application, to, actor)
+    _check_guards(application, to, reason)
+
+    # the intake row first, then the quota row, the application row last: one lock order
+    seats.lock_intake(application.intake_id)
+    seat_delta = int(to in SEAT_HOLDING) - int(from_status in SEAT_HOLDING)
+    if seat_delta > 0:
+        try:
+            seats.take_seat(application)
+        except NoSeatLeft:
+            if _status_now(application) != from_status:
+                raise _stale(application) from None
+            raise
+    elif seat_delta < 0:
+        seats.free_seat(application)
+
+    now = utcnow()
+    values: dict = {"status": to, "updated_at": now}
+    if to == S.SUBMITTED:
+        values["submitted_at"] = now
+    if to in DECISIONS:
+        values.update(decided_at=now, reason=reason)
+    if to == S.WAITLISTED:
+        values["waitlisted_at"] = now
+    # compare-and-set: of two coordinators deciding the same application, one wins
+    result = db.session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.status == from_status)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        seats.undo_seat_change(application, seat_delta)
+        raise _stale(application)
+    for name, value in values.items():
+        attributes.set_committed_value(application, name, value)
+
+    db.session.add(ApplicationEvent(
+        application=application,
+        actor_id=actor.id if actor is not None else None,
+        from_status=from_status,
+        to_status=to,
+        reason=reason,
+        created_at=now,
+    ))
+    notify_teacher(application, from_status, to, actor, reason)
+    db.session.flush()
+    if seat_delta < 0:
+        promote_waitlisted(application.intake)
+    return application
+
+
+# --- the waiting list ---------------------------------------------------------------------
+
+
+def waiting_list(intake: Intake) -> list[Application]:
+    """The intake's waitlisted applications in the order they will be served."""
+    return list(db.session.scalars(
+        select(Application)
+        .where(Application.intake_id == intake.id, Application.status == S.WAITLISTED)
+        .order_by(Application.waitlisted_at, Application.id)
+    ))
+
+
+def promote_waitlisted(intake: Intake) -> Application | None:
+    """Approve the first waitlisted application whose teacher fits a free seat and quota.
+
+    Called after a seat is freed (and usable after capacity grows); the teacher is mailed.
+    """
+    candidates = db.session.scalars(
+        select(Application)
+        .join(User, User.id == Application.teacher_id)
+        .outerjoin(TeacherProfile, TeacherProfile.user_id == User.id)
+        .outerjoin(IntakeQuota, and_(
+            IntakeQuota.intake_id == Application.intake_id,
+            IntakeQuota.partner_university_id == TeacherProfile.partner_university_id,
+        ))
+        .where(
+            Application.intake_id == intake.id,
+            Application.status == S.WAITLISTED,
+            or_(IntakeQuota.id.is_(None), IntakeQuota.seats_taken < IntakeQuota.seats),
+        )
+        .order_by(Application.waitlisted_at, Application.id)
+        .limit(20)
+    ).all()
+    for candidate in candidates:
+        try:
+            return transition(candidate, S.APPROVED, actor=None)
+        except NoSeatLeft as exc:
+            if not exc.quota:
+                return None
+        except StaleApplication:
+            continue
+    return None
+
+
+# --- the teacher's side -------------------------------------------------------------------
+
+
+def _application_of(teacher: User, intake: Intake) -> Application | None:
+    return db.session.scalar(
+        select(Application).where(
+            Application.teacher_id == teacher.id, Application.intake_id == intake.id
+        )
+    )
+
+
+def _insert_draft(teacher: User, intake: Intake) -> bool:
+    """Insert the draft unless the teacher already has an application there; True if inserted.
+
+    INSERT ... ON CONFLICT DO NOTHING: a double click cannot end in a unique-constraint error.
+    """
+    dialect = db.session.get_bind().dialect.name
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import insert
+    elif dialect == "sqlite":
+        from sqlalchemy.dialects.sqlite import insert
+    else:  # another database: the unique constraint still holds
+        db.session.add(Application(teacher_id=teacher.id, intake_id=intake.id))
+        db.session.flush()
+        return True
+    now = utcnow()
+    inserted_id = db.session.scalar(
+        insert(Application)
+        .values(teacher_id=teacher.id, intake_id=intake.id, status=S.DRAFT,
+                created_at=now, updated_at=now)
+        .on_conflict_do_nothing(index_elements=["teacher_id", "intake_id"])
+        .returning(Application.id)
+    )
+    return inserted_id is not None
+
+
+def save_draft(teacher: User, intake: Intake, **fields) -> Application:
+    """Create or update the teacher's draft for the intake with motivation, funding and consent.
+
+    fields: motivation, funding_source (a FundingSource value or None), funding_other,
+    consent (bool). One application per teacher and intake; only a draft can be changed.
+    """
+    unknown = set(fields) - DRAFT_FIELDS
+    if unknown:
+        raise TypeError(f"unknown draft fields: {sorted(unknown)}")
+    if not teacher.has_role(Role.TEACHER):
+        raise EnrollmentError(_l("Only teachers apply to programs."))
+    application = _application_of(teacher, intake)
+    if application is None:
+        if not intake.is_accepting_on(portal_today()):
+            raise EnrollmentError(_window_message(intake))
+        inserted = _insert_draft(teacher, intake)
+        application = _application_of(teacher, intake)
+        if inserted:
+            db.session.add(ApplicationEvent(application=application, actor_id=teacher.id,
+                                            from_status=None, to_status=S.DRAFT))
+    if application.status != S.DRAFT:
+        raise EnrollmentError(
+            _l("You have already applied to this intake; a submitted application cannot be "
+               "changed. There is one application per teacher and intake.")
+        )
+    if "motivation" in fields:
+        application.motivation = _clean(fields["motivation"], "motivation",
+                                        MOTIVATION_MAX_LENGTH, multiline=True)
+    if "funding_source" in fields:
+        raw = fields["funding_source"]
+        try:
+            application.funding_source = FundingSource(raw) if raw else None
+        except ValueError:
+            raise EnrollmentError(_l("Choose a funding source from the list."),
+                                  field="funding_source") from None
+    if "funding_other" in fields:
+        application.funding_other = _clean(fields["funding_other"], "funding_other",
+                                           FUNDING_OTHER_MAX_LENGTH)
+    if application.funding_source != FundingSource.OTHER:
+        application.funding_other = ""
+    if "consent" in fields:
+        if fields["consent"]:
+            application.consent_at = application.consent_at or utcnow()
+        else:
+            application.consent_at = None
+    db.session.flush()
+    return application
+
+
+def _window_message(intake: Intake):
+    return _l("Applications to this intake are accepted from %(opens)s to %(closes)s.",
+              opens=intake.applications_open_on.isoformat(),
+              closes=intake.applications_close_on.isoformat())
+
+
+#: the profile fields a teacher must fill in before submitting
+REQUIRED_PROFILE_FIELDS = ("family_name_zh", "given_name_zh", "family_name_latin",
+                           "given_name_latin", "partner_university_id", "department", "position")
+
+
+def submission_problems(application: Application) -> dict[str | None, list]:
+    """What keeps the application from being submitted, by form field; empty when nothing."""
+    problems: dict[str | None, list] = {}
+
+    def add(name, message):
+        problems.setdefault(name, []).append(message)
+
+    if not application.intake.is_accepting_on(portal_today()):
+        add(None, _window_message(application.intake))
+    profile = application.teacher.profile
+    if profile is None or any(not getattr(profile, f) for f in REQUIRED_PROFILE_FIELDS):
+        add(None, _l("Complete your profile first: your name in Chinese characters and in Latin "
+                     "letters, your university, department and position."))
+    if not application.motivation.strip():
+        add("motivation", _l("Tell us why you want to take this program."))
+    if application.funding_source is None:
+        add("funding_source", _l("Choose how your participation is funded."))
+    elif application.funding_source == FundingSource.OTHER and not application.funding_other:
+        add("funding_other", _l("Say who funds your participation."))
+    if application.consent_at is None:
+        add("consent", _l("Consent to the processing of your personal data to apply."))
+    for kind in DocumentKind:
+        if application.document(kind) is None:
+            add(kind.value, _l("Upload this document (PDF, JPEG or PNG)."))
+    return problems
+
+
+def submit(application: Application, actor: User) -> Application:
+    """Submit the teacher's draft: window open, profile complete, consent, three documents."""
+    return transition(application, S.SUBMITTED, actor)
+
+
+def withdraw(application: Application, actor: User) -> Application:
+    """Withdraw by the teacher who applied; a held seat goes to the waiting list."""
+    return transition(application, S.WITHDRAWN, actor)
+
+
+# --- the coordinator's side ---------------------------------------------------------------
+
+
+def approve(application: Application, actor: User | None, reason: str = "") -> Application:
+    """Approve, taking a seat of the intake (and of the partner quota); NoSeatLeft when full."""
+    return transition(application, S.APPROVED, actor, reason)
+
+
+def waitlist(application: Application, actor: User | None, reason: str = "") -> Application:
+    """Put on the waiting list; its place is the time of this call."""
+    return transition(application, S.WAITLISTED, actor, reason)
+
+
+def reject(application: Application, actor: User | None, reason: str) -> Application:
+    """Reject with a reason the teacher reads; an approved one gives its seat to the list."""
+    return transition(application, S.REJECTED, actor, reason)
+
+
+@dataclass
+class BulkOutcome:
+    """What bulk_decide did: the ids it moved and, for the others, why not."""
+
+    succeeded: list[int] = field(default_factory=list)
+    #: application id -> the message saying why it was not moved
+    failed: dict[int, object] = field(default_factory=dict)
+
+
+def bulk_decide(
+    application_ids: Iterable[int],
+    decision: ApplicationStatus | str,
+    actor: User,
+    reason: str = "",
+) -> BulkOutcome:
+    """Approve, waitlist or reject many applications with one reason; each one on its own."""
+    try:
+        decision = ApplicationStatus(decision)
+    except ValueError:
+        decision = None
+    if decision not in DECISIONS:
+        raise EnrollmentError(_l("Choose approve, waiting list or reject."), field="decision")
+    if decision == S.REJECTED and not (reason or "").strip():
+        raise EnrollmentError(_l("Give the reason for the rejection; the teacher will read it."),
+                              field="reason")
+    ids = set(application_ids)
+    found = list(db.session.scalars(
+        select(Application).where(Application.id.in_(ids)).options(
+            selectinload(Application.teacher).selectinload(User.profile),
+            selectinload(Application.documents),
+        )
+    ))
+    outcome = BulkOutcome()
+    for application_id in sorted(ids - {a.id for a in found}):
+        outcome.failed[application_id] = _l("This application does not exist.")
+    # intake by intake, in id order: two bulk decisions lock intakes in the same order
+    for application in sorted(found, key=lambda a: (a.intake_id, a.id)):
+        application_id = application.id
+        try:
+            transition(application, decision, actor, reason)
+        except EnrollmentError as exc:
+            outcome.failed[application_id] = exc.message
+        else:
+            outcome.succeeded.append(application_id)
+    return outcome
+
+
+def enroll_started(intake: Intake) -> list[Application]:
+    """Enroll every approved teacher of an intake that has started; returns those enrolled."""
+    if intake.starts_on > portal_today():
+        return []
+    approved = db.session.scalars(
+        select(Application)
+        .where(Application.intake_id == intake.id, Application.status == S.APPROVED)
+        .order_by(Application.id)
+    ).all()
+    enrolled = []
+    for application in approved:
+        try:
+            enrolled.append(transition(application, S.ENROLLED, actor=None))
+        except StaleApplication:  # withdrawn meanwhile
+            continue
+    return enrolled

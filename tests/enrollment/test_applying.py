@@ -1,0 +1,177 @@
+"""The teacher's side: drafts, one application per intake, the application window, submitting."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from course_portal.accounts.models import User
+from course_portal.catalog.models import Intake
+from course_portal.enrollment import services
+from course_portal.enrollment.errors import EnrollmentError
+from course_portal.enrollment.models import Application, ApplicationStatus, FundingSource
+from course_portal.extensions import db as _db
+from tests import factories
+from tests.enrollment.helpers import history, outbox, run_at_once, status_in_db, tally, text_of
+
+S = ApplicationStatus
+
+
+def _on(monkeypatch, day: date) -> None:
+    """Pretend the portal's today (Moscow) is `day`."""
+    monkeypatch.setattr(services, "portal_today", lambda: day)
+
+
+def test_a_draft_keeps_what_was_typed(db, intake):
+    """Saved twice: one draft, with the latest text; its creation is in the history."""
+    teacher = factories.make_teacher()
+    first = services.save_draft(teacher, intake, motivation="  First thoughts  ")
+    second = services.save_draft(teacher, intake, motivation="Better words\r\non two lines",
+                                 funding_source="moe_china", consent=True)
+    assert first.id == second.id
+    assert second.status == S.DRAFT
+    assert second.motivation == "Better words\non two lines"
+    assert second.funding_source == FundingSource.MOE_CHINA
+    assert second.consent_at is not None
+    [created] = history(second)
+    assert (created.from_status, created.to_status, created.actor_id) == (None, S.DRAFT, teacher.id)
+    assert outbox() == []  # drafts are nobody's business yet
+
+
+def test_funding_other_needs_words_and_is_cleared_otherwise(db, intake):
+    """'Other' asks who pays; choosing a listed source forgets the stale text."""
+    teacher = factories.make_teacher()
+    application = factories.make_application(teacher=teacher, intake=intake,
+                                              funding_source=FundingSource.OTHER)
+    problems = services.submission_problems(application)
+    assert "funding_other" in problems
+    services.save_draft(teacher, intake, funding_other="Harbin city grant")
+    assert "funding_other" not in services.submission_problems(application)
+    services.save_draft(teacher, intake, funding_source="self_funded")
+    assert application.funding_other == ""
+
+
+def test_an_unknown_funding_source_is_refused(db, intake):
+    """A tampered form field gets a message on that field."""
+    with pytest.raises(EnrollmentError) as caught:
+        services.save_draft(factories.make_teacher(), intake, funding_source="lottery")
+    assert caught.value.fields == ["funding_source"]
+
+
+def test_control_characters_are_refused_on_every_database(db, intake):
+    """PostgreSQL refuses NUL bytes, SQLite keeps them: refused here for both."""
+    with pytest.raises(EnrollmentError) as caught:
+        services.save_draft(factories.make_teacher(), intake, motivation="bad\x00byte")
+    assert caught.value.fields == ["motivation"]
+
+
+def test_one_application_per_teacher_and_intake(db, intake, coordinator):
+    """After submitting, the same teacher cannot start another one for that intake."""
+    teacher = factories.make_teacher()
+    application = factories.make_application(teacher=teacher, intake=intake, status="submitted")
+    with pytest.raises(EnrollmentError) as caught:
+        services.save_draft(teacher, intake, motivation="Again")
+    assert "already applied" in text_of(caught.value)
+    assert application.motivation != "Again"
+    count = db.session.scalar(select(func.count()).select_from(Application)
+                              .where(Application.teacher_id == teacher.id))
+    assert count == 1
+
+
+def test_the_database_holds_one_application_per_teacher_and_intake(db, intake):
+    """Even code that skips the services cannot insert a second one."""
+    teacher = factories.make_teacher()
+    factories.make_application(teacher=teacher, intake=intake)
+    db.session.commit()
+    with pytest.raises(IntegrityError):
+        db.session.add(Application(teacher_id=teacher.id, intake_id=intake.id))
+        db.session.flush()
+    db.session.rollback()
+
+
+def test_coordinators_do_not_apply(db, intake, coordinator):
+    """Only teachers have applications."""
+    with pytest.raises(EnrollmentError):
+        services.save_draft(coordinator, intake, motivation="Me too")
+
+
+def test_submitting_a_complete_draft(db, intake):
+    """The teacher is mailed, the coordinator's queue gets it, the time is kept."""
+    teacher = factories.make_teacher()
+    application = factories.make_application(teacher=teacher, intake=intake)
+    services.submit(application, teacher)
+    assert status_in_db(application) == S.SUBMITTED
+    assert application.submitted_at is not None
+    [mail] = outbox(to=teacher.email)
+    assert mail.kind == "application.submitted"
+    assert "Investment Ecosystem" in mail.subject
+
+
+def test_an_incomplete_draft_says_everything_missing(db, intake):
+    """All problems at once, each on its field, so the teacher fixes them in one go."""
+    teacher = factories.make_user(role="teacher")  # profile without university or position
+    application = factories.make_application(teacher=teacher, intake=intake, complete=False)
+    with pytest.raises(EnrollmentError) as caught:
+        services.submit(application, teacher)
+    errors = caught.value.errors
+    assert set(errors) == {None, "motivation", "funding_source", "consent",
+                           "diploma", "passport", "cv"}
+    assert "profile" in text_of(caught.value)
+    assert status_in_db(application) == S.DRAFT
+    assert outbox() == []
+
+
+@pytest.mark.parametrize(("today_offset", "accepted"), [
+    (-11, False),  # the window opens tomorrow
+    (-10, True),   # the first day
+    (20, True),    # the last day, in the portal's time zone
+    (21, False),   # the day after closing
+])
+def test_the_application_window(db, program, monkeypatch, today_offset, accepted):
+    """Submitting is possible from the opening day to the closing day, both included."""
+    base = date(2027, 3, 1)
+    intake = factories.make_intake(program, today=base)  # open base-10 .. base+20
+    teacher = factories.make_teacher()
+    application = factories.make_application(teacher=teacher, intake=intake)
+    _on(monkeypatch, base + timedelta(days=today_offset))
+    if accepted:
+        services.submit(application, teacher)
+        assert status_in_db(application) == S.SUBMITTED
+    else:
+        with pytest.raises(EnrollmentError) as caught:
+            services.submit(application, teacher)
+        assert "2027-02-19 to 2027-03-21" in text_of(caught.value)
+        assert status_in_db(application) == S.DRAFT
+
+
+def test_no_new_draft_outside_the_window(db, program, monkeypatch):
+    """A closed intake does not take new applications."""
+    intake = factories.make_intake(program, today=date(2027, 3, 1))
+    _on(monkeypatch, date(2027, 4, 1))
+    with pytest.raises(EnrollmentError):
+        services.save_draft(factories.make_teacher(), intake, motivation="Late")
+    assert db.session.scalar(select(func.count()).select_from(Application)) == 0
+
+
+def test_a_double_click_on_save_makes_one_draft(race_app):
+    """Eight saves of the same new draft at once: one application, one history row, no error."""
+    intake = factories.make_intake(factories.make_program())
+    teacher = factories.make_teacher()
+    _db.session.commit()
+    teacher_id, intake_id = teacher.id, intake.id
+
+    def job(start):
+        me = _db.session.get(User, teacher_id)
+        the_intake = _db.session.get(Intake, intake_id)
+        start()
+        services.save_draft(me, the_intake, motivation="Saved twice")
+
+    outcomes = run_at_once(race_app, [job] * 8)
+
+    assert tally(outcomes) == {"ok": 8}, outcomes
+    [application] = _db.session.scalars(select(Application)).all()
+    assert application.motivation == "Saved twice"
+    assert len(history(application)) == 1
