@@ -80,10 +80,12 @@ def register_blueprints(app: Flask) -> None:
     from course_portal.accounts.views import bp as accounts_bp
     from course_portal.catalog.views import bp as catalog_bp
     from course_portal.core.errors import init_app as init_errors
+    from course_portal.enrollment.views import bp as enrollment_bp
     from course_portal.ops.views import bp as ops_bp
 
     app.register_blueprint(catalog_bp)
     app.register_blueprint(accounts_bp)
+    app.register_blueprint(enrollment_bp)
     app.register_blueprint(ops_bp)
     init_errors(app)
 

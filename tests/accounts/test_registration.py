@@ -104,7 +104,7 @@ def test_confirmation_link_confirms_and_signs_in(client, db, app):
 
 
 def test_confirmation_link_works_once(client, db):
-    client.post("/register", data=registration())
+    client.post("/register", data=registration(locale="en"))
     path = path_of(link_in(outbox("account.confirm")[0], "/confirm/"))
     client.get(path)
 
