@@ -1,0 +1,1 @@
+"""Certificates of advanced training: frozen trilingual PDFs with registry numbers and QR codes."""

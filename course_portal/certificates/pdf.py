@@ -1,0 +1,416 @@
+"""Certificate PDFs: the frozen snapshot, the glyph check, and rendering with WeasyPrint."""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import threading
+import unicodedata
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, fields
+from datetime import date, datetime
+from functools import lru_cache
+from pathlib import Path
+
+from babel.dates import format_date
+from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import escape
+
+from course_portal.certificates.fetcher import STATIC_DIR, StaticOnlyURLFetcher
+from course_portal.certificates.qr import qr_png_data_uri
+
+logger = logging.getLogger(__name__)
+
+#: the repository's top-level folder
+ROOT = Path(__file__).resolve().parent.parent.parent
+TEMPLATE_DIR = ROOT / "templates" / "certificates" / "pdf"
+TEMPLATE_NAME = "certificate.html"
+STYLESHEET = TEMPLATE_DIR / "certificate.css"
+#: the GB2312 cut of Noto Serif CJK SC that certificate.css loads with @font-face
+SUBSET_FONT = STATIC_DIR / "fonts" / "PortalSerifSC-GB2312.otf"
+#: the system fonts of the stacks in certificate.css, as fontconfig patterns
+SYSTEM_FONTS = ("DejaVu Serif:style=Book", "DejaVu Serif:style=Bold", "Noto Serif CJK SC")
+#: every certificate is archival PDF with its fonts embedded
+PDF_OPTIONS = {"pdf_variant": "pdf/a-3b", "pdf_tags": True}
+
+UNIVERSITY_NAME_EN = "Peter the Great St. Petersburg Polytechnic University"
+UNIVERSITY_NAME_RU = "Санкт-Петербургский политехнический университет Петра Великого"
+UNIVERSITY_NAME_ZH = "彼得大帝圣彼得堡理工大学"
+
+#: the words printed for a snapshot's result code; an unknown code is printed as it is
+RESULT_LABELS = {
+    "passed": {"ru": "зачтено", "en": "passed", "zh": "合格"},
+    "passed_with_distinction": {"ru": "зачтено с отличием", "en": "passed with distinction", "zh": "优秀"},
+}
+
+#: HTML collapses these to a space, so no font needs a glyph for them
+COLLAPSED_WHITESPACE = frozenset("\t\n\r\f")
+
+
+class CertificateError(Exception):
+    """A certificate that cannot be rendered; the message says why, for the coordinator."""
+
+
+class UnrenderableText(CertificateError):  # noqa: N818 (named in the issue)
+    """Characters that no font of the certificate can draw: they would print as blank boxes."""
+
+    def __init__(self, chars):
+        self.chars = list(dict.fromkeys(chars))
+        named = ", ".join(describe_character(c) for c in self.chars)
+        super().__init__(f"No font on the certificate can print these characters: {named}")
+
+
+class CertificateLayoutError(CertificateError):
+    """Text too long for the one-page layout, even in the compact setting."""
+
+
+class CertificateRenderError(CertificateError):
+    """Rendering stopped, for example because the document reached for a refused URL."""
+
+
+def describe_character(char: str) -> str:
+    """U+XXXX, the character and its Unicode name, for an error message."""
+    name = unicodedata.name(char, "unassigned or private use")
+    shown = char if char.isprintable() else ""
+    return f"U+{ord(char):04X} {shown} ({name})".replace("  ", " ")
+
+
+@dataclass(frozen=True, kw_only=True)
+class CertificateSnapshot:
+    """Everything one certificate states, frozen at issuing and stored as JSON."""
+
+    #: e.g. IE-2026-0001
+    registry_number: str
+    #: family name then given name in Chinese characters, no space: 欧阳娜娜
+    name_zh: str
+    #: as in the passport, FAMILY Given: OUYANG Nana
+    name_latin: str
+    #: optional Russian spelling of the full name
+    name_ru: str = ""
+    partner_university_en: str = ""
+    partner_university_zh: str = ""
+    partner_university_ru: str = ""
+    program_title_ru: str
+    program_title_en: str
+    program_title_zh: str
+    institute_name_ru: str
+    institute_name_en: str
+    institute_name_zh: str
+    #: academic hours credited
+    hours: int
+    starts_on: date
+    ends_on: date
+    #: a code such as "passed"; RESULT_LABELS gives its words in each language
+    result: str
+    issued_on: date
+    #: the coordinator who issued it, as printed
+    issued_by: str
+    university_name_en: str = UNIVERSITY_NAME_EN
+    university_name_ru: str = UNIVERSITY_NAME_RU
+    university_name_zh: str = UNIVERSITY_NAME_ZH
+
+    def __post_init__(self):
+        # with `from __future__ import annotations` each field's type is its annotation's text
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.type == "date" and (not isinstance(value, date) or isinstance(value, datetime)):
+                raise ValueError(f"{f.name} must be a date, not {type(value).__name__}")
+            if f.type == "str" and not isinstance(value, str):
+                raise ValueError(f"{f.name} must be a string, not {type(value).__name__}")
+        if isinstance(self.hours, bool) or not isinstance(self.hours, int) or self.hours <= 0:
+            raise ValueError("hours must be a positive whole number")
+        if self.ends_on < self.starts_on:
+            raise ValueError("ends_on is before starts_on")
+        for name in ("registry_number", "name_zh", "name_latin", "result", "issued_by"):
+            if not getattr(self, name).strip():
+                raise ValueError(f"{name} is empty")
+
+    def to_dict(self) -> dict:
+        """Plain JSON types: dates as ISO strings."""
+        data = asdict(self)
+        for key, value in data.items():
+            if isinstance(value, date):
+                data[key] = value.isoformat()
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> CertificateSnapshot:
+        """The snapshot that to_dict() wrote; unknown keys are an error, not silently dropped."""
+        known = {f.name: f for f in fields(cls)}
+        unknown = sorted(set(data) - set(known))
+        if unknown:
+            raise ValueError(f"unknown certificate fields: {', '.join(unknown)}")
+        values = dict(data)
+        for key, value in data.items():
+            if known[key].type == "date" and isinstance(value, str):
+                values[key] = date.fromisoformat(value)
+        return cls(**values)
+
+    def texts(self) -> list[str]:
+        """Every string the certificate prints from this snapshot."""
+        return [getattr(self, f.name) for f in fields(self) if f.type == "str"]
+
+
+# --- fonts and the glyph check ----------------------------------------------------------------
+
+
+def _system_font_file(pattern: str) -> tuple[Path, int] | None:
+    """The file and face index fontconfig picks for a pattern, or None when the family is absent."""
+    fc_match = shutil.which("fc-match")
+    if fc_match is None:
+        return None
+    out = subprocess.run(  # noqa: S603 (fixed program, pattern from SYSTEM_FONTS)
+        [fc_match, "-f", "%{file}\n%{index}\n%{family}", pattern],
+        capture_output=True, text=True, timeout=30, check=False,
+    ).stdout.split("\n")
+    if len(out) < 3 or pattern.split(":")[0] not in out[2].split(","):
+        return None
+    return Path(out[0]), int(out[1] or 0)
+
+
+def font_files() -> list[tuple[Path, int]]:
+    """The fonts of certificate.css's stacks that exist here: (file, face index)."""
+    found = [(SUBSET_FONT, 0)] if SUBSET_FONT.is_file() else []
+    for pattern in SYSTEM_FONTS:
+        if (hit := _system_font_file(pattern)) is not None:
+            found.append(hit)
+        else:
+            logger.warning("certificate font missing: %s", pattern)
+    return found
+
+
+_coverage: frozenset[int] | None = None
+_coverage_lock = threading.Lock()
+
+
+def covered_characters() -> frozenset[int]:
+    """Code points that some font of the stacks maps to a glyph (read once per process)."""
+    global _coverage
+    if _coverage is None:
+        with _coverage_lock:
+            if _coverage is None:
+                from fontTools.ttLib import TTFont
+
+                codepoints: set[int] = set()
+                for path, index in font_files():
+                    with TTFont(str(path), fontNumber=index, lazy=True) as font:
+                        codepoints.update(font.getBestCmap())
+                _coverage = frozenset(codepoints)
+    return _coverage
+
+
+@lru_cache(maxsize=65536)
+def is_renderable(char: str) -> bool:
+    """True when the certificate's fonts draw this character as a real glyph."""
+    if char in COLLAPSED_WHITESPACE:
+        return True
+    # controls, lone surrogates, private use and unassigned code points have no agreed shape,
+    # even where some font happens to map them
+    if unicodedata.category(char) in {"Cc", "Cs", "Co", "Cn"}:
+        return False
+    return ord(char) in covered_characters()
+
+
+def missing_glyphs(text: str) -> list[str]:
+    """The characters of text (each once, in order) that would print as blank boxes."""
+    return [c for c in dict.fromkeys(text) if not is_renderable(c)]
+
+
+def check_renderable(snapshot: CertificateSnapshot, verify_url: str = "") -> None:
+    """Raise UnrenderableText naming every character of the snapshot that no font covers."""
+    missing = missing_glyphs("".join(snapshot.texts()) + verify_url)
+    if missing:
+        raise UnrenderableText(missing)
+
+
+# --- HTML -----------------------------------------------------------------------------------
+
+#: its own environment, not Flask's: rendering runs in background jobs with no app or request
+_jinja = Environment(
+    loader=FileSystemLoader(str(TEMPLATE_DIR)),
+    autoescape=True,
+    undefined=StrictUndefined,
+    auto_reload=False,
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+
+
+def _dates(snapshot: CertificateSnapshot) -> dict:
+    """Start, end and issue dates written out in each language."""
+    patterns = {"ru": "long", "en": "d MMMM y", "zh": "long"}
+    return {
+        lang: {
+            "start": format_date(snapshot.starts_on, pattern, locale=lang),
+            "end": format_date(snapshot.ends_on, pattern, locale=lang),
+            "issued": format_date(snapshot.issued_on, pattern, locale=lang),
+        }
+        for lang, pattern in patterns.items()
+    }
+
+
+def render_html(snapshot: CertificateSnapshot, verify_url: str, *, compact: bool = False) -> str:
+    """The certificate as autoescaped HTML; certificate.css is applied beside it, not linked."""
+    result = RESULT_LABELS.get(snapshot.result) or dict.fromkeys(("ru", "en", "zh"), snapshot.result)
+    partner = [
+        (lang, name)
+        for lang, name in (
+            ("en", snapshot.partner_university_en),
+            ("zh-Hans", snapshot.partner_university_zh),
+            ("ru", snapshot.partner_university_ru),
+        )
+        if name
+    ]
+    return _jinja.get_template(TEMPLATE_NAME).render(
+        s=snapshot,
+        verify_url=verify_url,
+        qr_src=qr_png_data_uri(verify_url),
+        dates=_dates(snapshot),
+        result=result,
+        partner=partner,
+        compact=compact,
+    )
+
+
+# --- rendering --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Engine:
+    """What every render shares for the life of the process."""
+
+    font_config: object
+    stylesheets: list
+    fetcher: StaticOnlyURLFetcher
+    base_url: str
+
+
+_engine_instance: _Engine | None = None
+_engine_lock = threading.Lock()
+#: one render at a time per process: Pango's font map and WeasyPrint's font caches are shared,
+#: and renders are CPU-bound under the GIL anyway; scale out with processes
+_render_lock = threading.Lock()
+
+
+def _engine() -> _Engine:
+    """The process-wide FontConfiguration, parsed stylesheet and fetcher, built on first use."""
+    global _engine_instance
+    if _engine_instance is None:
+        with _engine_lock:
+            if _engine_instance is None:
+                from weasyprint import CSS
+                from weasyprint.text.fonts import FontConfiguration
+
+                font_config = FontConfiguration()
+                fetcher = StaticOnlyURLFetcher(fail_on_errors=True)
+                # relative URLs in the stylesheet (the @font-face file) resolve in static/
+                base_url = STATIC_DIR.as_uri() + "/"
+                css = CSS(
+                    filename=str(STYLESHEET),
+                    base_url=base_url,
+                    font_config=font_config,
+                    url_fetcher=fetcher,
+                )
+                _engine_instance = _Engine(font_config, [css], fetcher, base_url)
+    return _engine_instance
+
+
+def font_configuration():
+    """The one weasyprint FontConfiguration that every certificate of this process uses."""
+    return _engine().font_config
+
+
+def warm_up() -> None:
+    """Build the shared engine and read the font coverage now, e.g. before a worker forks."""
+    covered_characters()
+    _engine()
+
+
+class _NotdefCollector(logging.Handler):
+    """Collects the characters of WeasyPrint's ".notdef glyph rendered" warnings in one thread."""
+
+    def __init__(self):
+        super().__init__(level=logging.WARNING)
+        self.thread = threading.get_ident()
+        self.chars: list[str] = []
+
+    def emit(self, record):
+        if record.thread != self.thread or not str(record.msg).startswith(".notdef glyph"):
+            return
+        args = record.args if isinstance(record.args, tuple) else ()
+        if len(args) >= 2 and isinstance(args[1], int):
+            self.chars.append(chr(args[1]))
+        else:
+            self.chars.append("\ufffd")
+
+
+@contextmanager
+def _collect_notdef():
+    """Attach a _NotdefCollector to WeasyPrint's logger, with warnings let through, while inside."""
+    from weasyprint import LOGGER
+
+    collector = _NotdefCollector()
+    level = LOGGER.level
+    if LOGGER.getEffectiveLevel() > logging.WARNING:
+        LOGGER.setLevel(logging.WARNING)
+    LOGGER.addHandler(collector)
+    try:
+        yield collector
+    finally:
+        LOGGER.removeHandler(collector)
+        LOGGER.setLevel(level)
+
+
+def _write_pdf(html_variants, *, one_page: bool, what: str) -> bytes:
+    """Render the first variant that fits (all of them on one page when one_page) to PDF bytes."""
+    from weasyprint import HTML
+    from weasyprint.urls import FatalURLFetchingError
+
+    engine = _engine()
+    with _render_lock, _collect_notdef() as notdef:
+        try:
+            for html_string in html_variants:
+                html = HTML(string=html_string, base_url=engine.base_url, url_fetcher=engine.fetcher)
+                document = html.render(
+                    font_config=engine.font_config, stylesheets=engine.stylesheets, **PDF_OPTIONS
+                )
+                if not one_page or len(document.pages) == 1:
+                    break
+            else:
+                raise CertificateLayoutError(
+                    f"The certificate {what} does not fit on one page: shorten the program "
+                    "title, the institute or the partner university's name."
+                )
+            pdf = document.write_pdf(**PDF_OPTIONS)
+        except FatalURLFetchingError as exc:  # a BaseException: `except Exception` misses it
+            raise CertificateRenderError(f"Rendering stopped: {exc}") from exc
+    # .notdef is drawn while the PDF is written, so the check comes after write_pdf
+    if notdef.chars:
+        raise UnrenderableText(notdef.chars)
+    return pdf
+
+
+def render_certificate(snapshot: CertificateSnapshot, verify_url: str) -> bytes:
+    """The certificate as one A4 landscape PDF/A-3b page with embedded, subset fonts."""
+    # Raises UnrenderableText (a character no font covers), CertificateLayoutError (too long
+    # for one page) or CertificateRenderError (a refused resource); all are CertificateError.
+    check_renderable(snapshot, verify_url)
+    # the compact layout is tried only when the normal one runs onto a second page
+    variants = (render_html(snapshot, verify_url, compact=c) for c in (False, True))
+    return _write_pdf(variants, one_page=True, what=snapshot.registry_number)
+
+
+def render_text_sample(text: str, lang: str = "zh-Hans") -> bytes:
+    """A page of only this text in large type, through the certificate's fonts and pipeline."""
+    # for checks that glyphs are real (a rasterised page shows them); raises like
+    # render_certificate
+    missing = missing_glyphs(text)
+    if missing:
+        raise UnrenderableText(missing)
+    html = (
+        '<!DOCTYPE html><html><head><meta charset="utf-8"><title>sample</title></head><body>'
+        f'<p lang="{escape(lang)}" style="font-size: 60pt; line-height: 1.2">{escape(text)}</p>'
+        "</body></html>"
+    )
+    return _write_pdf([html], one_page=False, what="sample")
