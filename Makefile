@@ -9,18 +9,25 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
 FLASK := COURSE_PORTAL_ENV=$${COURSE_PORTAL_ENV:-development} $(BIN)/flask --app course_portal
+# compiled catalogs: git ignores *.mo, so run and test build them from the .po files
+MO_FILES := translations/zh/LC_MESSAGES/messages.mo translations/ru/LC_MESSAGES/messages.mo
+# marked messages beside Babel's defaults (_, gettext, ngettext, ...); tests/test_translations.py
+# extracts with the same. No bare "-k ngettext": it would keep only the singular of plurals.
+BABEL_KEYWORDS := -k _l -k lazy_gettext
 
 # Debian packages: WeasyPrint's text stack with fast font subsetting and a CJK font;
 # the tests also drive Chromium and read PDFs with poppler.
 RUN_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core fontconfig
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
 
-.PHONY: help run test test-fast lint system-packages-run system-packages-test venv clean
+.PHONY: help run test test-fast lint bench translations system-packages-run system-packages-test venv clean
 
 help:
 	@echo "make run    install, upgrade the database, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test   install and run the whole test suite (browser tests included)"
 	@echo "make lint   ruff"
+	@echo "make bench  benchmarks: certificate rendering against headless Chromium"
+	@echo "make translations   extract the messages and update the zh and ru catalogs"
 
 # --- installation -----------------------------------------------------------
 
@@ -42,22 +49,38 @@ venv: $(STAMP)
 
 # --- the two commands -------------------------------------------------------
 
-run: system-packages-run venv
+run: system-packages-run venv $(MO_FILES)
 	@bash scripts/dev-instance.sh
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
 	@echo "Serving http://$(HOST):$(PORT)  (Ctrl+C stops)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-test: system-packages-test venv
+test: system-packages-test venv $(MO_FILES)
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # without the browser tests, for a quick loop
-test-fast: venv
+test-fast: venv $(MO_FILES)
 	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
 
+# --- translations -----------------------------------------------------------
+
+# new messages arrive in the catalogs empty (or fuzzy, when close to an old one): translate them,
+# then tests/test_translations.py passes again
+translations: venv
+	$(BIN)/pybabel extract -F babel.cfg $(BABEL_KEYWORDS) --sort-by-file -o translations/messages.pot .
+	$(BIN)/pybabel update -i translations/messages.pot -d translations --ignore-obsolete
+
+# the compiled catalogs are not in version control: built from the .po files
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(STAMP)
+	$(BIN)/pybabel compile -d translations -l $* --statistics
+
 lint: venv
-	$(BIN)/ruff check course_portal tests
+	$(BIN)/ruff check course_portal tests bench
+
+# speed as ratios measured side by side in one run (never asserted as a time in a test)
+bench: system-packages-test venv
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -78,7 +78,7 @@ class PersonName:
                 )
         if MARKUP.search(value):
             raise ValidationError(
-                _l("A name cannot contain the characters < > { } [ ] \\ ` $ % or HTML entities.")
+                _l("A name cannot contain the characters < > { } [ ] \\ ` % $ or HTML entities.")
             )
         if not any(unicodedata.category(ch).startswith("L") for ch in value):
             raise ValidationError(_l("A name needs at least one letter."))
