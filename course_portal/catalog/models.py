@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_portal.core.i18n import TranslatedMixin
@@ -125,6 +125,8 @@ class Intake(TimestampMixin, Base):
     capacity: Mapped[int]
     #: approved and enrolled teachers; changed only by an atomic UPDATE
     seats_taken: Mapped[int] = mapped_column(default=0)
+    #: the coordinator's switch: False stops applications even inside the window
+    is_open: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     program: Mapped[Program] = relationship(back_populates="intakes")
 
@@ -143,5 +145,5 @@ class Intake(TimestampMixin, Base):
         return max(self.capacity - self.seats_taken, 0)
 
     def is_accepting_on(self, day: date) -> bool:
-        """True when applications are open on the given day (in the portal's zone)."""
-        return self.applications_open_on <= day <= self.applications_close_on
+        """True when the coordinator accepts applications and the window includes the day."""
+        return self.is_open and self.applications_open_on <= day <= self.applications_close_on

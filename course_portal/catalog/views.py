@@ -29,3 +29,6 @@ def program(code: str):
     today = services.portal_today()
     intakes = services.upcoming_intakes(program, today)
     return render_template("catalog/program.html", program=program, intakes=intakes, today=today)
+
+
+from course_portal.catalog import manage_views  # noqa: E402,F401
