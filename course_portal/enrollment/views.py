@@ -2,9 +2,296 @@
 
 from __future__ import annotations
 
-from flask import Blueprint
+import logging
+
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+from werkzeug.routing import BuildError
+
+from course_portal.accounts.models import Role, User
+from course_portal.accounts.views import form_view
+from course_portal.catalog.models import Intake, Program
+from course_portal.catalog.services import portal_today
+from course_portal.core.permissions import role_required
+from course_portal.enrollment import documents, forms, services
+from course_portal.enrollment.errors import EnrollmentError, StaleApplication
+from course_portal.enrollment.loaders import get_application_or_404, get_document_or_404
+from course_portal.enrollment.models import (
+    Application,
+    ApplicationStatus,
+    DocumentKind,
+)
+from course_portal.extensions import db
 
 bp = Blueprint("enrollment", __name__)
+log = logging.getLogger(__name__)
+
+S = ApplicationStatus
+#: the coordinators' page of an application, when the review pages provide it
+REVIEW_ENDPOINT = "enrollment.review_application"
+#: statuses whose history row shows the coordinator's reason to the teacher
+REASON_SHOWN = frozenset({S.REJECTED, S.WAITLISTED})
+
+
+@bp.context_processor
+def _enrollment_helpers():
+    return {"status_label": services.status_label, "document_labels": forms.document_labels}
+
+
+def _put_errors(form, error: EnrollmentError, file_field: str | None = None) -> None:
+    """Show a service's refusal on the form: on its fields, or above the form."""
+    for name, messages in error.errors.items():
+        if name == "file" and file_field:
+            name = file_field
+        field = form._fields.get(name) if name else None
+        if field is None:
+            form.form_errors.extend(messages)
+        else:
+            field.errors = [*field.errors, *messages]
+
+
+def _intake_or_404(intake_id: int) -> Intake:
+    """An intake of a published program, or 404."""
+    intake = db.session.get(Intake, intake_id, options=[selectinload(Intake.program)])
+    if intake is None or not intake.program.is_published:
+        abort(404)
+    return intake
+
+
+def _application_of(teacher: User, intake: Intake) -> Application | None:
+    return db.session.scalar(
+        select(Application)
+        .where(Application.teacher_id == teacher.id, Application.intake_id == intake.id)
+        .options(selectinload(Application.documents))
+    )
+
+
+def _draft_data(application: Application | None) -> dict:
+    """What the draft holds, as the form's initial data."""
+    if application is None:
+        return {}
+    return {
+        "motivation": application.motivation,
+        "funding_source": application.funding_source.value if application.funding_source else None,
+        "funding_other": application.funding_other,
+        "consent": application.consent_at is not None,
+    }
+
+
+# --- apply --------------------------------------------------------------------------------
+
+
+@bp.route("/intakes/<int:intake_id>/apply", methods=["GET", "POST"])
+@role_required(Role.TEACHER)
+@form_view
+def apply(intake_id: int):
+    """Start, continue, save and submit the teacher's application to an intake."""
+    intake = _intake_or_404(intake_id)
+    teacher = current_user._get_current_object()
+    application = _application_of(teacher, intake)
+    if application is not None and application.status != S.DRAFT:
+        flash(_("You have already applied to this intake. There is one application per "
+                "teacher and intake; here it is."), "info")
+        return redirect(url_for(".application", application_id=application.id))
+    if application is None and not intake.is_accepting_on(portal_today()):
+        return render_template("enrollment/apply.html", intake=intake, form=None,
+                               application=None, closed=True)
+
+    form = forms.ApplicationForm(data=_draft_data(application))
+    notice, saved = None, False
+    if form.validate_on_submit():
+        response, application, notice, saved = _save_and_maybe_submit(
+            form, teacher, intake, application)
+        if response is not None:
+            return response
+    # a form that did not validate changes nothing: the files it carried were not kept
+    files_lost = form.is_submitted() and not saved and any(f.data for f in form.file_fields())
+    return render_template("enrollment/apply.html", intake=intake, form=form,
+                           application=application, closed=False, notice=notice,
+                           files_lost=files_lost, accept=forms.ACCEPT)
+
+
+def _save_and_maybe_submit(form, teacher: User, intake: Intake, application):
+    """Save the draft and its files, submit when asked: (response, application, notice, saved)."""
+    try:
+        application = services.save_draft(
+            teacher, intake,
+            motivation=form.motivation.data or "",
+            funding_source=form.funding_source.data or None,
+            funding_other=form.funding_other.data or "",
+            consent=bool(form.consent.data),
+        )
+    except EnrollmentError as error:
+        db.session.rollback()
+        _put_errors(form, error)
+        return None, application, None, False
+
+    refused = _store_files(form, application, teacher)
+    if form.send.data and not refused:
+        try:
+            services.submit(application, teacher)
+        except StaleApplication as error:
+            # submitted meanwhile (a double click, another tab): keep what that request saved
+            db.session.rollback()
+            flash(error.message, "warning")
+            response = redirect(url_for(".application", application_id=application.id))
+            return response, application, None, False
+        except EnrollmentError as error:
+            # submit changed nothing: the draft and its files are still worth keeping
+            _put_errors(form, error)
+        else:
+            db.session.commit()
+            flash(_("Your application is submitted. We will email you when a coordinator "
+                    "has decided."), "success")
+            response = redirect(url_for(".application", application_id=application.id))
+            return response, application, None, True
+    db.session.commit()
+    if refused:
+        return None, application, _("Your draft is saved, but a file was refused: see the "
+                                     "message under it."), True
+    if form.send.data:
+        return None, application, _("Your draft is saved, but it cannot be submitted yet: "
+                                    "see the messages below."), True
+    flash(_("Your draft is saved. You can finish it later from “My applications”."), "success")
+    return redirect(url_for(".apply", intake_id=intake.id)), application, None, True
+
+
+def _store_files(form, application: Application, teacher: User) -> bool:
+    """Keep each chosen file as its document; True when one was refused (its message set)."""
+    refused = False
+    for kind in DocumentKind:
+        upload = form[kind.value].data
+        if not upload:
+            continue
+        try:
+            documents.store_document(application, kind, upload.filename, upload.stream, teacher)
+        except EnrollmentError as error:  # DocumentRefused among them: nothing was stored
+            _put_errors(form, error, file_field=kind.value)
+            refused = True
+    return refused
+
+
+# --- my applications ----------------------------------------------------------------------
+
+
+@bp.get("/applications")
+@role_required(Role.TEACHER)
+def my_applications():
+    """The teacher's applications, newest first, with their status."""
+    applications = db.session.scalars(
+        select(Application)
+        .where(Application.teacher_id == current_user.id)
+        .options(selectinload(Application.intake).selectinload(Intake.program)
+                 .selectinload(Program.institute))
+        .order_by(Application.created_at.desc(), Application.id.desc())
+    ).all()
+    return render_template("enrollment/my_applications.html", applications=applications)
+
+
+def _review_url(application: Application) -> str | None:
+    """The coordinators' page of the application, when the review pages are there."""
+    if REVIEW_ENDPOINT not in current_app.view_functions:
+        return None
+    for argument in ("application_id", "id"):
+        try:
+            return url_for(REVIEW_ENDPOINT, **{argument: application.id})
+        except BuildError:
+            continue
+    return None
+
+
+@bp.get("/applications/<int:application_id>")
+@login_required
+def application(application_id: int):
+    """An application's page: status, history, documents, and the teacher's actions."""
+    application = get_application_or_404(
+        application_id, current_user,
+        options=[selectinload(Application.events), selectinload(Application.documents),
+                 selectinload(Application.intake).selectinload(Intake.program)],
+    )
+    is_owner = application.teacher_id == current_user.id
+    if not is_owner:
+        review_url = _review_url(application)
+        if review_url:
+            return redirect(review_url)
+    return render_template(
+        "enrollment/application.html",
+        application=application,
+        is_owner=is_owner,
+        can_withdraw=is_owner and S.WITHDRAWN in services.allowed_targets(application),
+        reason_shown=REASON_SHOWN,
+        funding_labels=dict(forms.funding_choices()),
+    )
+
+
+@bp.route("/applications/<int:application_id>/withdraw", methods=["GET", "POST"])
+@role_required(Role.TEACHER)
+@form_view
+def withdraw(application_id: int):
+    """Confirm, then withdraw the teacher's own application."""
+    application = get_application_or_404(
+        application_id, current_user,
+        options=[selectinload(Application.intake).selectinload(Intake.program)],
+    )
+    if application.teacher_id != current_user.id:
+        abort(404)
+    page = url_for(".application", application_id=application.id)
+    if S.WITHDRAWN not in services.allowed_targets(application):
+        flash(_("This application can no longer be withdrawn."), "warning")
+        return redirect(page)
+    form = forms.WithdrawForm()
+    if form.validate_on_submit():
+        try:
+            services.withdraw(application, current_user._get_current_object())
+        except EnrollmentError as error:
+            db.session.rollback()
+            flash(error.message, "error")
+            return redirect(page)
+        db.session.commit()
+        flash(_("Your application is withdrawn."), "success")
+        return redirect(page)
+    return render_template("enrollment/withdraw.html", application=application, form=form)
+
+
+# --- documents ----------------------------------------------------------------------------
+
+
+@bp.get("/documents/<int:document_id>")
+@login_required
+def document(document_id: int):
+    """Download a document: its teacher and coordinators only; never shown inline."""
+    document = get_document_or_404(document_id, current_user)
+    try:
+        path = documents.open_document(document)
+    except (FileNotFoundError, ValueError):
+        log.error("the file of document %s is missing", document.id)
+        abort(404)
+    response = send_file(
+        path,
+        mimetype=document.content_type,
+        as_attachment=True,
+        download_name=document.original_filename,
+        conditional=False,
+        etag=False,
+        max_age=0,
+    )
+    response.headers["Content-Security-Policy"] = "sandbox"
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
 
 # the coordinators' review pages live on the same blueprint
 from course_portal.enrollment import review_views  # noqa: E402,F401

@@ -1,0 +1,89 @@
+"""The teacher's application forms: input rules only; seats, deadlines and completeness are services'."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import BooleanField, RadioField, StringField, SubmitField, TextAreaField
+from wtforms.validators import Length, Optional
+
+from course_portal.accounts.forms import NoHiddenCharacters
+from course_portal.core.text import SafeText, normalize_multiline, normalize_text
+from course_portal.enrollment.models import DocumentKind, FundingSource
+from course_portal.enrollment.services import FUNDING_OTHER_MAX_LENGTH, MOTIVATION_MAX_LENGTH
+
+#: what the file inputs offer to pick; the service decides by the content
+ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
+
+
+def funding_choices() -> list[tuple[str, str]]:
+    """The funding sources, labelled in the reader's language."""
+    labels = {
+        FundingSource.SELF_FUNDED: _l("Self-funded"),
+        FundingSource.HOME_UNIVERSITY: _l("My home university"),
+        FundingSource.MOE_CHINA: _l("A program of the Ministry of Education of China"),
+        FundingSource.OTHER: _l("Other"),
+    }
+    return [(source.value, labels[source]) for source in FundingSource]
+
+
+def document_labels() -> dict[str, str]:
+    """The documents an application needs, by kind, as the teacher reads them."""
+    return {
+        DocumentKind.DIPLOMA.value: _l("Diploma"),
+        DocumentKind.PASSPORT.value: _l("Passport page with your photo"),
+        DocumentKind.CV.value: _l("CV"),
+    }
+
+
+class ApplicationForm(FlaskForm):
+    """Motivation, funding, consent and the three documents; saved as a draft or submitted.
+
+    Nothing here is required: a draft may be incomplete. What a submission needs is checked by
+    services.submission_problems, whose messages the view puts on these fields.
+    """
+
+    motivation = TextAreaField(
+        _l("Why do you want to take this program?"),
+        filters=[normalize_multiline],
+        validators=[
+            Optional(),
+            Length(max=MOTIVATION_MAX_LENGTH,
+                   message=_l("Shorten this to %(max)d characters; it has %(length)d now.")),
+            SafeText(allow_newlines=True),
+        ],
+    )
+    funding_source = RadioField(
+        _l("Who pays for your participation?"), choices=funding_choices, validate_choice=True,
+        validators=[Optional()],
+    )
+    funding_other = StringField(
+        _l("If other: who?"),
+        filters=[normalize_text],
+        validators=[
+            Optional(),
+            Length(max=FUNDING_OTHER_MAX_LENGTH,
+                   message=_l("Shorten this to %(max)d characters; it has %(length)d now.")),
+            SafeText(),
+            NoHiddenCharacters(),
+        ],
+    )
+    diploma = FileField(_l("Diploma"))
+    passport = FileField(_l("Passport page with your photo"))
+    cv = FileField(_l("CV"))
+    consent = BooleanField(
+        _l("I agree to the processing of my personal data for this application.")
+    )
+    save = SubmitField(_l("Save draft"))
+    send = SubmitField(_l("Submit application"))
+
+    def file_fields(self) -> list:
+        """The file inputs, in the order of DocumentKind."""
+        return [self[kind.value] for kind in DocumentKind]
+
+
+class WithdrawForm(FlaskForm):
+    """The confirmation of a withdrawal: only the CSRF token and the button."""
+
+    confirm = SubmitField(_l("Yes, withdraw"))
