@@ -116,3 +116,16 @@ def test_downgrade_to_base_leaves_no_tables_and_upgrade_works_again(migration_ap
 
     assert table_names() == set(db.metadata.tables) | {"alembic_version"}
     assert differences() == []
+
+
+def test_an_enum_column_refuses_a_value_outside_its_enum(app, db):
+    from sqlalchemy.exc import IntegrityError
+
+    from tests import factories
+
+    user = factories.make_user()
+    db.session.commit()
+    with pytest.raises(IntegrityError):
+        db.session.execute(text("UPDATE users SET role = 'superuser' WHERE id = :id"), {"id": user.id})
+        db.session.flush()
+    db.session.rollback()

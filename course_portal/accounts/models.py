@@ -7,10 +7,10 @@ import secrets
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import Enum, ForeignKey, String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from course_portal.db import Base, TimestampMixin, utcnow
+from course_portal.db import Base, TimestampMixin, str_enum, utcnow
 
 
 class Role(enum.StrEnum):
@@ -46,7 +46,7 @@ class User(UserMixin, TimestampMixin, Base):
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     role: Mapped[Role] = mapped_column(
-        Enum(Role, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        str_enum(Role, "role"),
         default=Role.TEACHER,
         index=True,
     )
@@ -120,12 +120,7 @@ class TeacherProfile(TimestampMixin, Base):
     department: Mapped[str] = mapped_column(String(200), default="")
     position: Mapped[str] = mapped_column(String(200), default="")
     academic_title: Mapped[AcademicTitle] = mapped_column(
-        Enum(
-            AcademicTitle,
-            native_enum=False,
-            length=30,
-            values_callable=lambda e: [m.value for m in e],
-        ),
+        str_enum(AcademicTitle, "academic_title", length=30),
         default=AcademicTitle.NONE,
     )
     phone: Mapped[str] = mapped_column(String(40), default="")

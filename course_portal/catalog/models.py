@@ -5,11 +5,11 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from sqlalchemy import CheckConstraint, Enum, ForeignKey, String, Text, UniqueConstraint, true
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_portal.core.i18n import TranslatedMixin
-from course_portal.db import Base, TimestampMixin
+from course_portal.db import Base, TimestampMixin, str_enum
 
 
 class PartnerUniversity(TranslatedMixin, TimestampMixin, Base):
@@ -62,7 +62,7 @@ class Program(TranslatedMixin, TimestampMixin, Base):
     description_zh: Mapped[str] = mapped_column(Text, default="")
     description_ru: Mapped[str] = mapped_column(Text, default="")
     mode: Mapped[StudyMode] = mapped_column(
-        Enum(StudyMode, native_enum=False, length=20, values_callable=lambda e: [m.value for m in e]),
+        str_enum(StudyMode, "mode"),
         default=StudyMode.ONLINE,
     )
     #: planned length in months

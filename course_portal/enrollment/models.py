@@ -7,7 +7,6 @@ from datetime import datetime
 
 from sqlalchemy import (
     CheckConstraint,
-    Enum,
     ForeignKey,
     Index,
     String,
@@ -18,12 +17,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_portal.accounts.models import User
 from course_portal.catalog.models import Intake, PartnerUniversity
-from course_portal.db import Base, TimestampMixin, utcnow
-
-
-def _enum(cls: type[enum.Enum], length: int = 20) -> Enum:
-    """A portable enum column storing the values (a VARCHAR with a CHECK, no native type)."""
-    return Enum(cls, native_enum=False, length=length, values_callable=lambda e: [m.value for m in e])
+from course_portal.db import Base, TimestampMixin, str_enum, utcnow
 
 
 class ApplicationStatus(enum.StrEnum):
@@ -69,11 +63,11 @@ class Application(TimestampMixin, Base):
     teacher_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     intake_id: Mapped[int] = mapped_column(ForeignKey("intakes.id"))
     status: Mapped[ApplicationStatus] = mapped_column(
-        _enum(ApplicationStatus), default=ApplicationStatus.DRAFT
+        str_enum(ApplicationStatus, "status"), default=ApplicationStatus.DRAFT
     )
     motivation: Mapped[str] = mapped_column(Text, default="")
     #: empty until the teacher chooses
-    funding_source: Mapped[FundingSource | None] = mapped_column(_enum(FundingSource))
+    funding_source: Mapped[FundingSource | None] = mapped_column(str_enum(FundingSource, "funding_source"))
     #: the teacher's words when funding_source is "other"
     funding_other: Mapped[str] = mapped_column(String(200), default="")
     #: when the teacher consented to the processing of personal data; None: not given
@@ -132,8 +126,10 @@ class ApplicationEvent(Base):
     #: None when the portal acted on its own (promotion from the waiting list, enrollment)
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     #: None for the row that records the draft's creation
-    from_status: Mapped[ApplicationStatus | None] = mapped_column(_enum(ApplicationStatus))
-    to_status: Mapped[ApplicationStatus] = mapped_column(_enum(ApplicationStatus))
+    from_status: Mapped[ApplicationStatus | None] = mapped_column(
+        str_enum(ApplicationStatus, "from_status")
+    )
+    to_status: Mapped[ApplicationStatus] = mapped_column(str_enum(ApplicationStatus, "to_status"))
     reason: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -149,7 +145,7 @@ class Document(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     #: no index of its own: the unique (application_id, kind) serves lookups by application
     application_id: Mapped[int] = mapped_column(ForeignKey("applications.id", ondelete="CASCADE"))
-    kind: Mapped[DocumentKind] = mapped_column(_enum(DocumentKind))
+    kind: Mapped[DocumentKind] = mapped_column(str_enum(DocumentKind, "kind"))
     #: the name on the teacher's device, cleaned; metadata only, never a path
     original_filename: Mapped[str] = mapped_column(String(255))
     #: the file's name in the upload folder, a random hex string (uuid4)
