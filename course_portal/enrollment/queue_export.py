@@ -1,0 +1,161 @@
+"""Exports of the filtered review queue, every page, as CSV and XLSX, with formulas neutralised."""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+from flask_babel import lazy_gettext as _l
+from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+from openpyxl.styles import Font
+from sqlalchemy import select
+
+from course_portal.accounts.forms import academic_title_choices
+from course_portal.enrollment.models import Application
+from course_portal.enrollment.queue import (
+    FUNDING_NAMES,
+    QueueFilters,
+    filtered,
+    ordering,
+    row_loading,
+    status_name,
+)
+from course_portal.extensions import db
+
+#: what a spreadsheet reads as the start of a formula (OWASP "CSV injection")
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value):
+    """Prefix with a quote text that a spreadsheet would run as a formula; other values pass."""
+    # also when the trigger follows leading whitespace, which some spreadsheets skip
+    if isinstance(value, str) and value and (
+        value.startswith(FORMULA_TRIGGERS) or value.lstrip().startswith(FORMULA_TRIGGERS)
+    ):
+        return "'" + value
+    return value
+
+
+def _profile_value(name: str):
+    def get(application: Application):
+        """The profile's field, or "" for a teacher without a profile."""
+        profile = application.teacher.profile
+        return getattr(profile, name) if profile is not None else ""
+    return get
+
+
+def _partner(application: Application) -> str:
+    profile = application.teacher.profile
+    partner = profile.partner_university if profile is not None else None
+    return partner.t("name") if partner is not None else ""
+
+
+def _academic_title(application: Application) -> str:
+    profile = application.teacher.profile
+    if profile is None:
+        return ""
+    return str(dict(academic_title_choices()).get(profile.academic_title.value, ""))
+
+
+def _funding_source(application: Application) -> str:
+    source = application.funding_source
+    return str(FUNDING_NAMES[source]) if source is not None else ""
+
+
+#: the export's columns: header and how to read the cell from an application
+EXPORT_COLUMNS = (
+    (_l("Application"), lambda a: a.id),
+    (_l("Status"), lambda a: str(status_name(a.status))),
+    (_l("Submitted at (UTC)"), lambda a: a.submitted_at),
+    (_l("Name in Chinese characters"), _profile_value("name_zh")),
+    (_l("Family name (Latin)"), _profile_value("family_name_latin")),
+    (_l("Given name (Latin)"), _profile_value("given_name_latin")),
+    (_l("Name in Russian"), _profile_value("name_ru")),
+    (_l("Email address"), lambda a: a.teacher.email),
+    (_l("Partner university"), _partner),
+    (_l("Department"), _profile_value("department")),
+    (_l("Position"), _profile_value("position")),
+    (_l("Academic title"), _academic_title),
+    (_l("Phone"), _profile_value("phone")),
+    (_l("WeChat ID"), _profile_value("wechat_id")),
+    (_l("Program code"), lambda a: a.intake.program.code),
+    (_l("Intake"), lambda a: a.intake.title),
+    (_l("Funding source"), _funding_source),
+    (_l("Funding: other"), lambda a: a.funding_other),
+    (_l("Motivation"), lambda a: a.motivation),
+)
+
+
+def _utc_naive(moment: datetime | None) -> datetime | None:
+    """UTC without the zone: spreadsheets store no time zones (the header says UTC)."""
+    if moment is None:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.replace(tzinfo=None, microsecond=0)
+
+
+def export_rows(filters: QueueFilters, language: str = "en") -> Iterator[list]:
+    """The header, then one row per application of the filtered queue (every page), neutralised."""
+    yield [str(header) for header, _ in EXPORT_COLUMNS]
+    stmt = (
+        filtered(select(Application), filters)
+        .options(*row_loading())
+        .order_by(*ordering(filters, language))
+        .execution_options(yield_per=500)
+    )
+    for application in db.session.scalars(stmt):
+        yield [neutralise(read(application)) for _, read in EXPORT_COLUMNS]
+
+
+def _csv_value(value) -> str | int:
+    if value is None:
+        return ""
+    if isinstance(value, datetime):
+        return _utc_naive(value).isoformat(sep=" ")
+    return value
+
+
+def csv_chunks(filters: QueueFilters, language: str = "en") -> Iterator[str]:
+    """The export as CSV text in chunks, starting with a BOM so that Excel reads UTF-8."""
+    buffer = io.StringIO()
+    buffer.write("\ufeff")
+    writer = csv.writer(buffer)
+    for row in export_rows(filters, language):
+        writer.writerow([_csv_value(value) for value in row])
+        if buffer.tell() > 64 * 1024:
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+    yield buffer.getvalue()
+
+
+def _xlsx_cell(sheet, value, bold: bool = False) -> WriteOnlyCell:
+    """A cell whose text is always text: typed 's', so it can never become a formula."""
+    if isinstance(value, datetime):
+        cell = WriteOnlyCell(sheet, value=_utc_naive(value))
+        cell.number_format = "yyyy-mm-dd hh:mm"
+        return cell
+    if isinstance(value, str):
+        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
+        cell.data_type = "s"
+    else:
+        cell = WriteOnlyCell(sheet, value=value)
+    if bold:
+        cell.font = Font(bold=True)
+    return cell
+
+
+def xlsx_bytes(filters: QueueFilters, language: str = "en") -> bytes:
+    """The export as an XLSX workbook of one sheet, built in memory."""
+    workbook = Workbook(write_only=True)
+    sheet = workbook.create_sheet(title="Applications")
+    for index, row in enumerate(export_rows(filters, language)):
+        sheet.append([_xlsx_cell(sheet, value, bold=index == 0) for value in row])
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
