@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 from flask import (
     Blueprint,
@@ -22,23 +21,11 @@ from course_portal.accounts import forms, services
 from course_portal.accounts.models import Role, User
 from course_portal.core.i18n import current_language
 from course_portal.core.permissions import public
-from course_portal.core.web import safe_next
-from course_portal.extensions import csrf, db, limiter
+from course_portal.core.web import form_view, safe_next
+from course_portal.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
 log = logging.getLogger(__name__)
-
-
-def form_view(view: Callable) -> Callable:
-    """Exempt a form page from the global CSRF check; its FlaskForm checks the token instead.
-
-    CSRFProtect answers a bad or expired token with a bare 400 page, and the teacher who spent
-    half an hour on the registration form loses every entry. FlaskForm validates the same token
-    (whenever WTF_CSRF_ENABLED is true), so the page re-renders with what was typed and the
-    "this form had expired" message. Every POST branch of such a view must validate its form
-    before it changes anything.
-    """
-    return csrf.exempt(view)
 
 
 def _put_errors(form, error: services.AccountError) -> None:

@@ -7,12 +7,12 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from course_portal.accounts.models import Role
-from course_portal.accounts.views import form_view
 from course_portal.catalog import forms, services
 from course_portal.catalog.errors import CatalogError
 from course_portal.catalog.models import Intake, Program
 from course_portal.catalog.views import bp
 from course_portal.core.permissions import role_required
+from course_portal.core.web import form_view
 from course_portal.extensions import db
 
 

@@ -10,6 +10,12 @@ from course_portal.core.permissions import public
 bp = Blueprint("catalog", __name__)
 
 
+@bp.app_template_test("accepting_on")
+def accepting_on(intake, day) -> bool:
+    """Jinja test: `intakes | select("accepting_on", today)`, the model's own rule."""
+    return intake.is_accepting_on(day)
+
+
 @bp.get("/")
 @public
 def index():

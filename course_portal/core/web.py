@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime
 from urllib.parse import urlsplit
 
@@ -9,6 +10,7 @@ from flask import current_app, request
 from flask_babel import format_date, format_datetime
 
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
+from course_portal.extensions import csrf
 
 
 def safe_next(target: str | None, default: str = "/") -> str:
@@ -22,6 +24,18 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+def form_view(view: Callable) -> Callable:
+    """Exempt a form page from the global CSRF check; its FlaskForm checks the token instead.
+
+    CSRFProtect answers a bad or expired token with a bare 400 page, and the teacher who spent
+    half an hour on the registration form loses every entry. FlaskForm validates the same token
+    (whenever WTF_CSRF_ENABLED is true), so the page re-renders with what was typed and the
+    "this form had expired" message. Every POST branch of such a view must validate its form
+    before it changes anything.
+    """
+    return csrf.exempt(view)
 
 
 def _format_day(value: date | None, style: str = "medium") -> str:

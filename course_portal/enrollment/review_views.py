@@ -22,11 +22,11 @@ from werkzeug.routing import BuildError
 
 from course_portal.accounts.forms import academic_title_choices
 from course_portal.accounts.models import Role, TeacherProfile, User
-from course_portal.accounts.views import form_view
 from course_portal.catalog.models import Intake
 from course_portal.catalog.services import portal_today
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.permissions import role_required
+from course_portal.core.web import form_view
 from course_portal.enrollment import queue, queue_export, seats, services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
 from course_portal.enrollment.loaders import get_application_or_404

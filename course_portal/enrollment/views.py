@@ -21,10 +21,10 @@ from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
 from course_portal.accounts.models import Role, User
-from course_portal.accounts.views import form_view
 from course_portal.catalog.models import Intake, Program
 from course_portal.catalog.services import portal_today
 from course_portal.core.permissions import role_required
+from course_portal.core.web import form_view
 from course_portal.enrollment import documents, forms, services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
 from course_portal.enrollment.loaders import get_application_or_404, get_document_or_404
