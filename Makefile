@@ -20,7 +20,7 @@ BABEL_KEYWORDS := -k _l -k lazy_gettext
 RUN_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core fontconfig
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
 
-.PHONY: help run test test-fast lint bench translations system-packages-run system-packages-test venv clean
+.PHONY: help run test test-fast lint screenshots bench translations system-packages-run system-packages-test venv clean
 
 help:
 	@echo "make run    install, upgrade the database, load demo data, serve http://$(HOST):$(PORT)"
@@ -74,6 +74,10 @@ translations: venv
 # the compiled catalogs are not in version control: built from the .po files
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(STAMP)
 	$(BIN)/pybabel compile -d translations -l $* --statistics
+
+# the README's pictures of the main pages, from a throwaway demo instance
+screenshots: system-packages-test venv $(MO_FILES)
+	$(BIN)/python scripts/screenshots.py
 
 lint: venv
 	$(BIN)/ruff check course_portal tests bench
