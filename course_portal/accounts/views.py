@@ -8,6 +8,7 @@ from flask import (
     Blueprint,
     current_app,
     flash,
+    jsonify,
     redirect,
     render_template,
     request,
@@ -17,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from course_portal.accounts import forms, services
+from course_portal.accounts import forms, pinyin, services
 from course_portal.accounts.models import Role, User
 from course_portal.core.i18n import current_language
 from course_portal.core.permissions import public
@@ -336,3 +337,19 @@ def set_language():
             services.set_locale(current_user, language)
             db.session.commit()
     return redirect(safe_next(request.form.get("next"), url_for("catalog.index")))
+
+
+@bp.get("/pinyin")
+@public
+@limiter.limit("60 per minute")
+def pinyin_suggestion():
+    """Suggested Latin spellings of a name typed in Chinese characters, for the profile form.
+
+    GET /pinyin?family=欧阳&given=娜娜 → {"family": "Ouyang", "given": "Nana"}. The page's script
+    fills the Latin fields with it; without the script the teacher simply types them.
+    """
+    response = jsonify(pinyin.suggest(request.args.get("family"), request.args.get("given")))
+    # the same question always gets the same answer: the browser may keep it, no shared cache
+    response.cache_control.private = True
+    response.cache_control.max_age = 3600
+    return response

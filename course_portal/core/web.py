@@ -10,6 +10,7 @@ from flask import current_app, request
 from flask_babel import format_date, format_datetime
 
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
+from course_portal.core.names import person_name
 from course_portal.extensions import csrf
 
 
@@ -50,6 +51,7 @@ def init_app(app) -> None:
     """Template globals, filters and response headers."""
     app.jinja_env.filters["day"] = _format_day
     app.jinja_env.filters["moment"] = _format_moment
+    app.jinja_env.filters["person_name"] = person_name
 
     @app.context_processor
     def _globals():

@@ -71,7 +71,7 @@ def test_teacher_applies_coordinator_approves_teacher_sees_it(live_server, smtp_
     coordinator = browser.new_context(locale="en-US").new_page()
     coordinator.set_default_timeout(10_000)
     _sign_in(coordinator, live_server.url, "coordinator@example.com")
-    coordinator.get_by_role("link", name="Applications", exact=True).click()
+    coordinator.get_by_role("navigation", name="Main").get_by_role("link", name="Applications to review").click()
     expect(coordinator.get_by_role("heading", name="Applications to review")).to_be_visible()
     coordinator.get_by_role("link", name="李伟").click()
     expect(coordinator.locator("main")).to_contain_text("我的文凭.pdf")
