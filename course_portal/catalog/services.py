@@ -325,7 +325,8 @@ def save_intake(
     values are INTAKE_FIELDS. quotas maps a partner university id to its seats, or to None
     for no quota; partner universities left out keep what they have. Capacity and quota
     seats are changed by conditional UPDATEs, so an approval at the same moment cannot push
-    the seats taken above them.
+    the seats taken above them. Seats that a larger capacity or quota frees go to the
+    waiting list at once, as a withdrawal's seat does.
     """
     missing = set(INTAKE_FIELDS) - set(values)
     unknown = set(values) - set(INTAKE_FIELDS)
@@ -338,6 +339,8 @@ def save_intake(
 
     created = intake is None
     capacity = values["capacity"]
+    seats_before = None if created else (intake.capacity, {
+        partner_id: quota.seats for partner_id, quota in quotas_of(intake).items()})
     if created:
         intake = Intake(program_id=program.id, capacity=capacity, seats_taken=0)
         db.session.add(intake)
@@ -364,7 +367,24 @@ def save_intake(
     _apply_quotas(intake, quotas)
     log.info("intake %s of program %s %s by user %s", intake.id, program.code,
              "created" if created else "updated", actor.id)
+    if seats_before is not None and _seats_grew(seats_before, capacity, quotas):
+        # imported here: enrollment.services imports this module (portal_today)
+        from course_portal.enrollment.services import fill_free_seats
+
+        promoted = fill_free_seats(intake)
+        if promoted:
+            log.info("intake %s: %s promoted from the waiting list into the new seats",
+                     intake.id, len(promoted))
     return intake
+
+
+def _seats_grew(before: tuple[int, dict[int, int]], capacity: int, quotas: dict) -> bool:
+    """True when the capacity rose, or a quota rose or was removed (its ceiling lifted)."""
+    capacity_before, quotas_before = before
+    return capacity > capacity_before or any(
+        partner_id in quotas_before and (seats is None or seats > quotas_before[partner_id])
+        for partner_id, seats in quotas.items()
+    )
 
 
 def _capacity_message(seats_taken: int):

@@ -51,7 +51,10 @@ ALLOWED_MOVES: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
     S.APPROVED: frozenset({S.ENROLLED, S.REJECTED, S.WITHDRAWN}),
     S.REJECTED: frozenset(),
     S.WITHDRAWN: frozenset(),
-    S.ENROLLED: frozenset(),
+    # the intake closes: progress.services decides which by the completion rules
+    S.ENROLLED: frozenset({S.COMPLETED, S.NOT_COMPLETED}),
+    S.COMPLETED: frozenset(),
+    S.NOT_COMPLETED: frozenset(),
 }
 #: targets only the teacher who owns the application may move it to
 TEACHER_TARGETS = frozenset({S.SUBMITTED, S.WITHDRAWN})
@@ -72,6 +75,8 @@ STATUS_LABELS = {
     S.REJECTED: _l("rejected"),
     S.WITHDRAWN: _l("withdrawn"),
     S.ENROLLED: _l("enrolled"),
+    S.COMPLETED: _l("completed"),
+    S.NOT_COMPLETED: _l("not completed"),
 }
 
 
@@ -260,6 +265,21 @@ def promote_waitlisted(intake: Intake) -> Application | None:
     return None
 
 
+def fill_free_seats(intake: Intake) -> list[Application]:
+    """Promote from the waiting list until no seat is free or nobody on it fits one.
+
+    For when seats appear without an application leaving: the capacity or a quota grew.
+    Returns the promoted applications in the order they were served; each teacher is mailed.
+    """
+    promoted: list[Application] = []
+    while intake.seats_left > 0:
+        application = promote_waitlisted(intake)
+        if application is None:
+            break
+        promoted.append(application)
+    return promoted
+
+
 # --- the teacher's side -------------------------------------------------------------------
 
 
@@ -301,12 +321,15 @@ def save_draft(teacher: User, intake: Intake, **fields) -> Application:
 
     fields: motivation, funding_source (a FundingSource value or None), funding_other,
     consent (bool). One application per teacher and intake; only a draft can be changed.
+    Raises StaleApplication when the draft was submitted meanwhile (from another tab).
     """
     unknown = set(fields) - DRAFT_FIELDS
     if unknown:
         raise TypeError(f"unknown draft fields: {sorted(unknown)}")
     if not teacher.has_role(Role.TEACHER):
         raise EnrollmentError(_l("Only teachers apply to programs."))
+    # every input rule first: a refused value leaves no draft behind
+    values = _draft_values(fields)
     application = _application_of(teacher, intake)
     if application is None:
         if not intake.is_accepting_on(portal_today()):
@@ -321,31 +344,54 @@ def save_draft(teacher: User, intake: Intake, **fields) -> Application:
             _l("You have already applied to this intake; a submitted application cannot be "
                "changed. There is one application per teacher and intake.")
         )
-    if "motivation" in fields:
-        application.motivation = _clean(fields["motivation"], "motivation",
-                                        MOTIVATION_MAX_LENGTH, multiline=True)
-    if "funding_source" in fields:
-        raw = fields["funding_source"]
-        try:
-            application.funding_source = FundingSource(raw) if raw else None
-        except ValueError:
-            raise EnrollmentError(_l("Choose a funding source from the list."),
-                                  field="funding_source") from None
-    if "funding_other" in fields:
-        application.funding_other = _clean(fields["funding_other"], "funding_other",
-                                           FUNDING_OTHER_MAX_LENGTH)
-    if application.funding_source != FundingSource.OTHER:
-        application.funding_other = ""
     if "consent" in fields:
-        if fields["consent"]:
-            application.consent_at = application.consent_at or utcnow()
-        else:
-            application.consent_at = None
+        values["consent_at"] = (application.consent_at or utcnow()) if fields["consent"] else None
+    if values.get("funding_source", application.funding_source) != FundingSource.OTHER:
+        values["funding_other"] = ""
+    values["updated_at"] = utcnow()
+    # compare-and-set: the session's copy may be older than a submission from another tab,
+    # and a plain UPDATE by id would overwrite what was submitted
+    result = db.session.execute(
+        update(Application)
+        .where(Application.id == application.id, Application.status == S.DRAFT)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise StaleApplication(
+            _l("This application has already been submitted (from another tab or window, "
+               "perhaps), so these changes were not saved. Open it from “My applications” "
+               "to see what was sent.")
+        )
+    for name, value in values.items():
+        attributes.set_committed_value(application, name, value)
     db.session.flush()
     return application
 
 
+def _draft_values(fields: dict) -> dict:
+    """The draft's columns from the teacher's input, cleaned; EnrollmentError on a bad value."""
+    values: dict = {}
+    if "motivation" in fields:
+        values["motivation"] = _clean(fields["motivation"], "motivation",
+                                      MOTIVATION_MAX_LENGTH, multiline=True)
+    if "funding_source" in fields:
+        raw = fields["funding_source"]
+        try:
+            values["funding_source"] = FundingSource(raw) if raw else None
+        except ValueError:
+            raise EnrollmentError(_l("Choose a funding source from the list."),
+                                  field="funding_source") from None
+    if "funding_other" in fields:
+        values["funding_other"] = _clean(fields["funding_other"], "funding_other",
+                                         FUNDING_OTHER_MAX_LENGTH)
+    return values
+
+
 def _window_message(intake: Intake):
+    """Why the intake does not take applications today: a coordinator closed it, or its dates."""
+    if not intake.is_open:
+        return _l("A course coordinator has closed applications to this intake.")
     return _l("Applications to this intake are accepted from %(opens)s to %(closes)s.",
               opens=intake.applications_open_on.isoformat(),
               closes=intake.applications_close_on.isoformat())
@@ -474,3 +520,17 @@ def enroll_started(intake: Intake) -> list[Application]:
         except StaleApplication:  # withdrawn meanwhile
             continue
     return enrolled
+
+
+def intakes_to_enroll() -> list[Intake]:
+    """Intakes that have started and still have approved applications, by start date."""
+    return list(db.session.scalars(
+        select(Intake)
+        .where(
+            Intake.starts_on <= portal_today(),
+            select(Application.id)
+            .where(Application.intake_id == Intake.id, Application.status == S.APPROVED)
+            .exists(),
+        )
+        .order_by(Intake.starts_on, Intake.id)
+    ))

@@ -53,7 +53,7 @@ def _echo_logins() -> None:
               help="Load even when ENV is production (demo accounts have a published password).")
 @with_appcontext
 def demo_data_command(if_empty: bool, allow_production: bool) -> None:
-    """Load demo partners, institutes, programs with open intakes, staff and teachers."""
+    """Load demo partners, institutes, programs with open intakes, staff, teachers, applications."""
     if current_app.config["ENV"] == "production" and not allow_production:
         raise click.ClickException(
             "ENV is production: demo accounts have a published password. "
@@ -71,6 +71,8 @@ def demo_data_command(if_empty: bool, allow_production: bool) -> None:
             click.echo(f"created: {_describe(summary.created)}")
             click.echo(f"updated to the demo values: {_describe(summary.updated)}")
             click.echo(f"already present: {_describe(summary.present)}")
+            for note in summary.notes:
+                click.echo(note)
         _echo_logins()
     except (OperationalError, ProgrammingError) as exc:  # no tables yet, or no database
         db.session.rollback()

@@ -1,4 +1,4 @@
-"""Demo data: partner universities, institutes, two programs with intakes, staff and teachers."""
+"""Demo data: partner universities, institutes, programs with intakes, staff, teachers, applications."""
 
 from __future__ import annotations
 
@@ -23,6 +23,7 @@ from course_portal.catalog.models import (
 from course_portal.catalog.services import portal_today
 from course_portal.db import utcnow
 from course_portal.extensions import db
+from course_portal.ops.demo_applications import load_demo_applications
 
 #: every demo account's password; printed by `flask demo-data`, so never for a real site
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (published on purpose: demo logins)
@@ -261,6 +262,20 @@ TEACHERS = [
             "phone": "+86 130 0000 0105", "wechat_id": "ouyangnana_upc",
         },
     },
+    {
+        # a second teacher of Datong University: the queue's partner filter then finds two
+        "email": "chen.hao@example.com",
+        "locale": "en",
+        "partner": "Datong University",
+        "profile": {
+            "family_name_zh": "陈", "given_name_zh": "浩",
+            "family_name_latin": "Chen", "given_name_latin": "Hao", "name_ru": "Чэнь Хао",
+            "department": "School of Economics and Management",
+            "position": "Lecturer in Investment Analysis",
+            "academic_title": AcademicTitle.LECTURER,
+            "phone": "+86 130 0000 0106", "wechat_id": "chenhao_dtu",
+        },
+    },
 ]
 
 #: intake dates relative to the portal's today, set when the intake is first created
@@ -276,6 +291,8 @@ class DemoSummary:
     created: Counter = field(default_factory=Counter)
     updated: Counter = field(default_factory=Counter)
     present: Counter = field(default_factory=Counter)
+    #: what was left out and why, for the operator
+    notes: list[str] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
@@ -415,6 +432,7 @@ def load_demo_data() -> DemoSummary:
         _load_program(spec, institutes, today, summary)
     _load_users(partners, summary)
     db.session.flush()
+    load_demo_applications(summary)
     return summary
 
 

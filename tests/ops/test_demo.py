@@ -9,10 +9,13 @@ from werkzeug.security import check_password_hash
 from course_portal.accounts.models import Role, TeacherProfile, User
 from course_portal.catalog.models import Institute, Intake, Module, PartnerUniversity, Program
 from course_portal.catalog.services import portal_today
+from course_portal.core.outbox import OutboxMessage
+from course_portal.enrollment.models import Application, ApplicationEvent, Document
 from course_portal.ops import demo
 from tests import factories
 
-TABLES = (PartnerUniversity, Institute, Program, Module, Intake, User, TeacherProfile)
+TABLES = (PartnerUniversity, Institute, Program, Module, Intake, User, TeacherProfile,
+          Application, ApplicationEvent, Document, OutboxMessage)
 
 
 def _row_counts(db) -> dict[str, int]:
@@ -43,12 +46,18 @@ def test_demo_data_twice_creates_nothing_new_and_keeps_intake_dates(app, db):
     second = _load(app)
 
     assert counts == {"partner_universities": 5, "institutes": 2, "programs": 2, "modules": 15,
-                      "intakes": 2, "users": 7, "teacher_profiles": 5}
+                      "intakes": 2, "users": 8, "teacher_profiles": 6, "applications": 6,
+                      # draft, submitted, decided: 1 + 2 × 2 + 3 × 3
+                      "application_events": 14, "documents": 18,
+                      # submitted × 5, then approved, waitlisted, rejected
+                      "outbox_messages": 8}
     assert _row_counts(db) == counts
     assert _intake_dates(db) == dates
     assert "created: 5 partner universities, 2 institutes, 2 programs" in first.output
+    assert "6 applications, 18 documents" in first.output
     assert "created: nothing" in second.output
     assert "updated to the demo values: nothing" in second.output
+    assert "6 applications" in second.output
 
 
 def test_later_run_in_another_season_leaves_the_intakes_alone(app, db, monkeypatch):
@@ -143,7 +152,7 @@ def test_demo_teachers_are_found_by_their_chinese_names(app, db):
     assert wang.profile.name_ru == "Ван Фан"
     assert wang.profile.partner_university.name_en == "Tianshui Normal University"
     teachers = list(db.session.scalars(select(User).where(User.role == Role.TEACHER)))
-    assert len(teachers) == 5
+    assert len(teachers) == 6
     for teacher in teachers:
         assert teacher.is_active  # confirmed and enabled: can sign in at once
         assert teacher.profile.phone.startswith("+86")
@@ -162,7 +171,7 @@ def test_output_lists_every_demo_login_with_the_password(app, db):
         assert f"{role}" in output
     assert ("admin@example.com", "admin") in demo.demo_logins()
     assert ("coordinator@example.com", "coordinator") in demo.demo_logins()
-    assert output.count(demo.DEMO_PASSWORD) == 7
+    assert output.count(demo.DEMO_PASSWORD) == 8
     staff = db.session.scalars(select(User).where(User.role != Role.TEACHER)).all()
     assert all(user.display_name for user in staff)
 
@@ -223,3 +232,125 @@ def test_season_titles():
     assert demo.season_title(date(2026, 12, 20)) == "Winter 2026"
     assert demo.season_title(date(2026, 10, 1)) == "Autumn 2026"
     assert demo.add_months(date(2026, 11, 30), 3) == date(2027, 2, 28)
+
+
+# --- demo applications ----------------------------------------------------------------------
+
+
+def _ie_intake(db) -> Intake:
+    return db.session.scalar(select(Intake).join(Program).where(Program.code == "IE"))
+
+
+def _statuses(db, intake) -> dict[str, str]:
+    """Each demo application's status, by its teacher's email."""
+    rows = db.session.execute(
+        select(User.email, Application.status)
+        .join(Application, Application.teacher_id == User.id)
+        .where(Application.intake_id == intake.id)
+    )
+    return {email: str(status) for email, status in rows}
+
+
+def test_demo_applications_cover_every_queue_status_through_the_services(app, db):
+    """Each status once or twice, with history, documents on disk, seats and quiet emails."""
+    from course_portal.enrollment.documents import detect_content_type, open_document
+
+    _load(app)
+    intake = _ie_intake(db)
+    coordinator = db.session.scalar(select(User).where(User.email == "coordinator@example.com"))
+    applications = {a.teacher.email: a for a in db.session.scalars(
+        select(Application).where(Application.intake_id == intake.id))}
+
+    assert _statuses(db, intake) == {
+        "wang.fang@example.com": "approved", "ouyang.nana@example.com": "submitted",
+        "chen.hao@example.com": "submitted", "zhang.jing@example.com": "waitlisted",
+        "li.wei@example.com": "rejected", "liu.yang@example.com": "draft",
+    }
+    assert db.session.scalar(select(func.count()).select_from(Application)
+                             .where(Application.intake_id != intake.id)) == 0
+    approved = sum(a.holds_seat for a in applications.values())
+    assert intake.seats_taken == approved == 1
+    rejected = applications["li.wei@example.com"]
+    assert "Intellectual Systems" in rejected.reason
+    assert [str(e.to_status) for e in rejected.events] == ["draft", "submitted", "rejected"]
+    assert rejected.events[-1].actor_id == coordinator.id
+    assert rejected.events[1].actor_id == rejected.teacher_id
+    draft = applications["liu.yang@example.com"]
+    assert draft.consent_at is None and draft.submitted_at is None
+    for application in applications.values():
+        kinds = {d.kind.value: d.content_type for d in application.documents}
+        assert kinds == {"diploma": "application/pdf", "passport": "image/png",
+                         "cv": "application/pdf"}
+        for document in application.documents:
+            data = open_document(document).read_bytes()
+            assert detect_content_type(data) == document.content_type
+            assert document.original_filename.endswith((".pdf", ".png"))
+    messages = db.session.scalars(select(OutboxMessage)).all()
+    assert {m.kind for m in messages} == {"application.submitted", "application.approved",
+                                          "application.waitlisted", "application.rejected"}
+    # marked sent without being sent: a mail server configured later sends none of them
+    assert all(m.sent_at is not None and m.attempts == 0 for m in messages)
+
+
+def test_demo_pdf_is_a_real_one_page_pdf():
+    """The bytes literal's cross-reference table is right: a strict reader opens it."""
+    import io
+
+    from pypdf import PdfReader
+
+    from course_portal.ops.demo_applications import DEMO_PDF
+
+    reader = PdfReader(io.BytesIO(DEMO_PDF), strict=True)
+    assert len(reader.pages) == 1
+    assert "Demo document" in reader.pages[0].extract_text()
+
+
+def test_queue_shows_the_demo_applications_to_the_demo_coordinator(app, db, client):
+    """What a new user sees on /review?status=all: five applications; the draft stays private."""
+    _load(app)
+    coordinator = db.session.scalar(select(User).where(User.email == "coordinator@example.com"))
+    with client.session_transaction() as session:
+        session["_user_id"] = coordinator.get_id()
+        session["_fresh"] = True
+
+    response = client.get("/review?status=all")  # in Russian, the coordinator's language
+    page = response.get_data(as_text=True)
+
+    assert response.status_code == 200
+    for name in ("王芳", "欧阳娜娜", "陈浩", "张静", "李伟"):
+        assert name in page
+    assert "刘洋" not in page  # a draft is the teacher's unfinished work
+    assert "5 заявок" in page
+
+
+def test_a_later_run_creates_only_missing_applications_and_not_after_the_window(
+        app, db, monkeypatch):
+    """A withdrawn one is left withdrawn; a deleted one comes back while the window is open."""
+    from course_portal.enrollment import services
+    from course_portal.ops import demo_applications
+
+    _load(app)
+    intake = _ie_intake(db)
+    ouyang = db.session.scalar(select(User).where(User.email == "ouyang.nana@example.com"))
+    services.withdraw(db.session.scalar(select(Application).where(
+        Application.teacher_id == ouyang.id)), ouyang)
+    draft = db.session.scalar(select(Application).join(User, User.id == Application.teacher_id)
+                              .where(User.email == "liu.yang@example.com"))
+    db.session.delete(draft)
+    db.session.commit()
+    counts = _row_counts(db)
+
+    closed = intake.applications_close_on + timedelta(days=1)
+    monkeypatch.setattr(demo_applications, "portal_today", lambda: closed)
+    output = _load(app).output
+
+    assert "1 demo applications not created" in output
+    assert "no longer accepts applications" in output
+    assert _row_counts(db) == counts
+
+    monkeypatch.undo()
+    output = _load(app).output
+
+    assert "created: 1 applications, 3 documents" in output
+    assert _statuses(db, intake)["ouyang.nana@example.com"] == "withdrawn"
+    assert _statuses(db, intake)["liu.yang@example.com"] == "draft"
