@@ -30,10 +30,20 @@ class ApplicationStatus(enum.StrEnum):
     REJECTED = "rejected"
     WITHDRAWN = "withdrawn"
     ENROLLED = "enrolled"
+    #: the intake closed and the teacher met the completion rules
+    COMPLETED = "completed"
+    #: the intake closed and the teacher did not meet the completion rules
+    NOT_COMPLETED = "not_completed"
 
 
-#: statuses that hold one of the intake's seats
-SEAT_HOLDING = frozenset({ApplicationStatus.APPROVED, ApplicationStatus.ENROLLED})
+#: statuses that hold one of the intake's seats; a closed intake's teachers keep theirs, so
+#: closing it neither frees seats nor promotes anyone from the waiting list
+SEAT_HOLDING = frozenset({
+    ApplicationStatus.APPROVED,
+    ApplicationStatus.ENROLLED,
+    ApplicationStatus.COMPLETED,
+    ApplicationStatus.NOT_COMPLETED,
+})
 
 
 class FundingSource(enum.StrEnum):
@@ -100,7 +110,7 @@ class Application(TimestampMixin, Base):
 
     @property
     def holds_seat(self) -> bool:
-        """True while approved or enrolled: the application counts against the capacity."""
+        """True while approved, enrolled or finished: the application counts against the capacity."""
         return self.status in SEAT_HOLDING
 
     def document(self, kind: DocumentKind | str) -> Document | None:

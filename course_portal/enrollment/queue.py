@@ -29,7 +29,10 @@ NEEDS_DECISION = "needs_decision"
 ALL = "all"
 PENDING = (S.SUBMITTED, S.WAITLISTED)
 #: drafts are the teacher's unfinished work: the queue never shows them
-REVIEWABLE = (S.SUBMITTED, S.WAITLISTED, S.APPROVED, S.ENROLLED, S.REJECTED, S.WITHDRAWN)
+REVIEWABLE = (
+    S.SUBMITTED, S.WAITLISTED, S.APPROVED, S.ENROLLED, S.COMPLETED, S.NOT_COMPLETED,
+    S.REJECTED, S.WITHDRAWN,
+)
 
 #: a status as a badge, a filter choice and an export cell
 STATUS_NAMES = {
@@ -38,6 +41,8 @@ STATUS_NAMES = {
     S.WAITLISTED: _l("Waitlisted"),
     S.APPROVED: _l("Approved"),
     S.ENROLLED: _l("Enrolled"),
+    S.COMPLETED: _l("Completed"),
+    S.NOT_COMPLETED: _l("Not completed"),
     S.REJECTED: _l("Rejected"),
     S.WITHDRAWN: _l("Withdrawn"),
 }

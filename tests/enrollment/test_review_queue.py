@@ -86,7 +86,7 @@ def test_coordinators_and_admins_open_the_queue(client, login_as, one_applicatio
 
 def test_staff_see_the_applications_link_and_teachers_do_not(client, login_as, db):
     login_as("coordinator")
-    assert 'href="/review">Applications</a>' in client.get("/").get_data(as_text=True)
+    assert 'href="/review">Applications to review</a>' in client.get("/").get_data(as_text=True)
     client.post("/logout")
     login_as("teacher")
     assert 'href="/review"' not in client.get("/").get_data(as_text=True)

@@ -1,0 +1,1 @@
+"""Progress through a course: schedule, attendance, results, the hours ledger and completion."""

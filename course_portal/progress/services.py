@@ -1,0 +1,352 @@
+"""The hours ledger and eligibility: the one place where credited hours and completion are decided.
+
+A module credits its attended hours (never more than its own hours) once it is passed;
+attendance is every attended hour, capped per module, against the program's hours. A teacher is
+eligible when attendance reaches the program's minimum, every module is passed and the final
+assessment is passed. Pages, exports, closing an intake and certificates all read these figures.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import selectinload
+
+from course_portal.catalog.models import Intake, Module, Program
+from course_portal.enrollment.models import Application
+from course_portal.extensions import db
+from course_portal.progress.models import (
+    DEFAULT_MIN_ATTENDANCE_PERCENT,
+    AssessmentKind,
+    FinalAssessment,
+    ModuleResult,
+    ModuleSchedule,
+    Outcome,
+    ProgramRules,
+)
+
+RESULT_PASSED = "passed"
+RESULT_NOT_PASSED = "not passed"
+RESULT_PENDING = "pending"
+
+
+# --- the pure rules -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class LedgerLine:
+    """One module in a teacher's ledger."""
+
+    module_id: int
+    position: int
+    title: str
+    #: the module's academic hours
+    hours: int
+    #: attended hours as recorded, capped at the module's hours
+    attended: int
+    outcome: Outcome
+    #: hours this module adds to the teacher's credited hours
+    credited: int
+    starts_on: date | None = None
+    ends_on: date | None = None
+
+
+@dataclass(frozen=True)
+class Ledger:
+    """A teacher's hours, module by module, with the totals every page shows."""
+
+    lines: list[LedgerLine]
+    hours_total: int
+    hours_attended: int
+    hours_credited: int
+    final_outcome: Outcome
+    final_score: int | None
+    min_attendance_percent: int
+
+    @property
+    def attendance_share(self) -> float:
+        """Attended hours as a share of the program's hours; 0.0 for a program without hours."""
+        return self.hours_attended / self.hours_total if self.hours_total else 0.0
+
+    @property
+    def attendance_percent(self) -> int:
+        """The attendance share in whole percent, rounded down (79.9% is not 80%)."""
+        return self.hours_attended * 100 // self.hours_total if self.hours_total else 0
+
+    @property
+    def attendance_met(self) -> bool:
+        """True when attendance reaches the minimum, in exact integer arithmetic."""
+        return self.hours_total > 0 and (
+            self.hours_attended * 100 >= self.min_attendance_percent * self.hours_total
+        )
+
+
+@dataclass(frozen=True)
+class Eligibility:
+    """Whether a teacher may receive the certificate, why not, and the hours behind it."""
+
+    eligible: bool
+    #: why not, in the reader's language; empty when eligible
+    reasons: list[str] = field(default_factory=list)
+    hours_credited: int = 0
+    hours_total: int = 0
+    attendance_share: float = 0.0
+    #: "passed", "not passed" or "pending"
+    result: str = RESULT_PENDING
+
+
+def credited_hours(module_hours: int, attended: int, outcome: Outcome | str) -> int:
+    """The hours one module credits: its attended hours, capped, once passed; else nothing."""
+    if Outcome(outcome) != Outcome.PASSED:
+        return 0
+    return max(0, min(attended, module_hours))
+
+
+def build_ledger(
+    modules: Sequence[tuple[int, int, int, str]],
+    results: dict[int, tuple[int, Outcome | str]],
+    final_outcome: Outcome | str = Outcome.PENDING,
+    final_score: int | None = None,
+    min_attendance_percent: int = DEFAULT_MIN_ATTENDANCE_PERCENT,
+    schedule: dict[int, tuple[date, date]] | None = None,
+) -> Ledger:
+    """The ledger from plain values: modules as (id, position, hours, title), results by id."""
+    schedule = schedule or {}
+    lines = []
+    for module_id, position, hours, title in modules:
+        attended, outcome = results.get(module_id, (0, Outcome.PENDING))
+        attended = max(0, min(attended, hours))
+        outcome = Outcome(outcome)
+        starts_on, ends_on = schedule.get(module_id, (None, None))
+        lines.append(LedgerLine(
+            module_id=module_id, position=position, title=title, hours=hours,
+            attended=attended, outcome=outcome,
+            credited=credited_hours(hours, attended, outcome),
+            starts_on=starts_on, ends_on=ends_on,
+        ))
+    return Ledger(
+        lines=lines,
+        hours_total=sum(line.hours for line in lines),
+        hours_attended=sum(line.attended for line in lines),
+        hours_credited=sum(line.credited for line in lines),
+        final_outcome=Outcome(final_outcome),
+        final_score=final_score,
+        min_attendance_percent=min_attendance_percent,
+    )
+
+
+def judge(ledger: Ledger) -> Eligibility:
+    """Eligibility from a ledger: attendance reached, every module passed, final passed."""
+    reasons: list[str] = []
+    failed = pending = False
+    if ledger.hours_total == 0:
+        reasons.append(_("the program has no modules with hours"))
+    elif not ledger.attendance_met:
+        reasons.append(_("attendance %(share)d%% of %(required)d%% required",
+                         share=ledger.attendance_percent,
+                         required=ledger.min_attendance_percent))
+    for line in ledger.lines:
+        if line.outcome == Outcome.FAILED:
+            failed = True
+            reasons.append(_("module %(position)d not passed", position=line.position))
+        elif line.outcome == Outcome.PENDING:
+            pending = True
+            reasons.append(_("module %(position)d not assessed yet", position=line.position))
+    if ledger.final_outcome == Outcome.FAILED:
+        failed = True
+        reasons.append(_("final assessment not passed"))
+    elif ledger.final_outcome == Outcome.PENDING:
+        pending = True
+        reasons.append(_("final assessment not taken yet"))
+    eligible = not reasons
+    if eligible:
+        result = RESULT_PASSED
+    elif failed or not pending:
+        result = RESULT_NOT_PASSED
+    else:
+        result = RESULT_PENDING
+    return Eligibility(
+        eligible=eligible,
+        reasons=reasons,
+        hours_credited=ledger.hours_credited,
+        hours_total=ledger.hours_total,
+        attendance_share=ledger.attendance_share,
+        result=result,
+    )
+
+
+def final_outcome(rules: ProgramRules, assessment: FinalAssessment | None) -> Outcome:
+    """The final assessment's outcome under the rules: a score is judged against the pass mark."""
+    if assessment is None:
+        return Outcome.PENDING
+    if rules.final_kind == AssessmentKind.SCORE:
+        if assessment.score is None or rules.pass_mark is None:
+            return Outcome.PENDING
+        return Outcome.PASSED if assessment.score >= rules.pass_mark else Outcome.FAILED
+    return Outcome(assessment.outcome)
+
+
+# --- loading --------------------------------------------------------------------------------
+
+
+def default_rules(program: Program) -> ProgramRules:
+    """The rules a program has until a coordinator sets them (not added to the session)."""
+    return ProgramRules(
+        program_id=program.id,
+        min_attendance_percent=DEFAULT_MIN_ATTENDANCE_PERCENT,
+        final_kind=AssessmentKind.PASS_FAIL,
+        max_score=100,
+        pass_mark=None,
+    )
+
+
+def rules_for(program: Program) -> ProgramRules:
+    """The program's completion rules, or the defaults (80% attendance, pass/fail final)."""
+    rules = db.session.scalar(select(ProgramRules).where(ProgramRules.program_id == program.id))
+    return rules if rules is not None else default_rules(program)
+
+
+def schedule_of(intake: Intake) -> dict[int, ModuleSchedule]:
+    """The intake's module dates by module id."""
+    rows = db.session.scalars(select(ModuleSchedule).where(ModuleSchedule.intake_id == intake.id))
+    return {row.module_id: row for row in rows}
+
+
+@dataclass
+class IntakeData:
+    """Everything the ledgers of one intake's applications need, loaded in a fixed few queries."""
+
+    intake: Intake
+    modules: list[Module]
+    rules: ProgramRules
+    schedule: dict[int, ModuleSchedule]
+    #: (application id, module id) -> result row
+    results: dict[tuple[int, int], ModuleResult]
+    #: application id -> final assessment row
+    finals: dict[int, FinalAssessment]
+
+    def ledger(self, application_id: int) -> Ledger:
+        """The ledger of one of the loaded applications."""
+        final = self.finals.get(application_id)
+        results = {}
+        for module in self.modules:
+            row = self.results.get((application_id, module.id))
+            if row is not None:
+                results[module.id] = (row.attended_hours, row.outcome)
+        return build_ledger(
+            [(m.id, m.position, m.hours, m.t("title")) for m in self.modules],
+            results,
+            final_outcome=final_outcome(self.rules, final),
+            final_score=final.score if final is not None else None,
+            min_attendance_percent=self.rules.min_attendance_percent,
+            schedule={m: (s.starts_on, s.ends_on) for m, s in self.schedule.items()},
+        )
+
+
+def load_intake_data(intake: Intake, application_ids: Iterable[int]) -> IntakeData:
+    """Modules, rules, schedule, results and finals for these applications of the intake."""
+    ids = list(application_ids)
+    modules = list(db.session.scalars(
+        select(Module).where(Module.program_id == intake.program_id).order_by(Module.position)
+    ))
+    results: dict[tuple[int, int], ModuleResult] = {}
+    finals: dict[int, FinalAssessment] = {}
+    if ids:
+        for row in db.session.scalars(
+            select(ModuleResult).where(ModuleResult.application_id.in_(ids))
+        ):
+            results[(row.application_id, row.module_id)] = row
+        for row in db.session.scalars(
+            select(FinalAssessment).where(FinalAssessment.application_id.in_(ids))
+        ):
+            finals[row.application_id] = row
+    return IntakeData(
+        intake=intake,
+        modules=modules,
+        rules=rules_for(intake.program),
+        schedule=schedule_of(intake),
+        results=results,
+        finals=finals,
+    )
+
+
+def hours_ledger(application: Application) -> Ledger:
+    """The application's ledger: per module hours, attendance, result, credit, and the totals."""
+    return load_intake_data(application.intake, [application.id]).ledger(application.id)
+
+
+def eligibility(application: Application) -> Eligibility:
+    """Whether the teacher of the application may be certified, and if not, why."""
+    return judge(hours_ledger(application))
+
+
+def eligibilities(intake: Intake, applications: Sequence[Application]) -> dict[int, Eligibility]:
+    """Eligibility of many applications of one intake, by application id, in a few queries."""
+    data = load_intake_data(intake, [a.id for a in applications])
+    return {a.id: judge(data.ledger(a.id)) for a in applications}
+
+
+def roster_applications(intake: Intake, statuses: Iterable[str]) -> list[Application]:
+    """The intake's applications in these statuses with teacher and profile, by Latin name."""
+    from course_portal.accounts.models import TeacherProfile, User
+
+    return list(db.session.scalars(
+        select(Application)
+        .join(User, User.id == Application.teacher_id)
+        .outerjoin(TeacherProfile, TeacherProfile.user_id == User.id)
+        .where(Application.intake_id == intake.id, Application.status.in_(list(statuses)))
+        .options(selectinload(Application.teacher).selectinload(User.profile))
+        .order_by(TeacherProfile.family_name_latin, TeacherProfile.given_name_latin,
+                  Application.id)
+    ))
+
+
+# --- where a teacher stands -----------------------------------------------------------------
+
+MODULE_DONE = "done"
+MODULE_CURRENT = "current"
+MODULE_UPCOMING = "upcoming"
+MODULE_UNSCHEDULED = "unscheduled"
+
+
+def module_state(line: LedgerLine, today: date) -> str:
+    """done (result given or dates over), current, upcoming, or unscheduled."""
+    if line.outcome != Outcome.PENDING or (line.ends_on is not None and line.ends_on < today):
+        return MODULE_DONE
+    if line.starts_on is None:
+        return MODULE_UNSCHEDULED
+    return MODULE_CURRENT if line.starts_on <= today else MODULE_UPCOMING
+
+
+@dataclass(frozen=True)
+class Standing:
+    """Whether the teacher is on track today, and which module comes next."""
+
+    on_track: bool
+    #: the module being taught today, or else the next one not done; None when all are done
+    next_line: LedgerLine | None
+    #: attendance of the modules done so far, in whole percent (None: nothing done yet)
+    attendance_so_far: int | None
+
+
+def standing(ledger: Ledger, today: date) -> Standing:
+    """On track means nothing failed and attendance of the modules done so far reaches the rule."""
+    states = [(line, module_state(line, today)) for line in ledger.lines]
+    done = [line for line, state in states if state == MODULE_DONE]
+    open_lines = [line for line, state in states if state != MODULE_DONE]
+    current = [line for line, state in states if state == MODULE_CURRENT]
+    next_line = current[0] if current else (open_lines[0] if open_lines else None)
+    hours_done = sum(line.hours for line in done)
+    attended_done = sum(line.attended for line in done)
+    failed = any(line.outcome == Outcome.FAILED for line in ledger.lines) or (
+        ledger.final_outcome == Outcome.FAILED)
+    attendance_ok = attended_done * 100 >= ledger.min_attendance_percent * hours_done
+    return Standing(
+        on_track=not failed and attendance_ok,
+        next_line=next_line,
+        attendance_so_far=attended_done * 100 // hours_done if hours_done else None,
+    )
