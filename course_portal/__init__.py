@@ -79,14 +79,18 @@ def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from course_portal.accounts.views import bp as accounts_bp
     from course_portal.catalog.views import bp as catalog_bp
+    from course_portal.certificates.views import bp as certificates_bp
     from course_portal.core.errors import init_app as init_errors
     from course_portal.enrollment.views import bp as enrollment_bp
     from course_portal.ops.views import bp as ops_bp
+    from course_portal.progress.views import bp as progress_bp
 
     app.register_blueprint(catalog_bp)
     app.register_blueprint(accounts_bp)
     app.register_blueprint(enrollment_bp)
     app.register_blueprint(ops_bp)
+    app.register_blueprint(certificates_bp)
+    app.register_blueprint(progress_bp)
     init_errors(app)
 
 
@@ -100,12 +104,16 @@ def register_hooks(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """Each feature's commands."""
     from course_portal.accounts.cli import users_cli
+    from course_portal.certificates.cli import certificates_cli
     from course_portal.core.cli import outbox_cli
     from course_portal.core.jobs import jobs_cli
+    from course_portal.enrollment.cli import enrollment_cli
     from course_portal.ops.cli import demo_data_command, doctor_command
 
     app.cli.add_command(users_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(enrollment_cli)
+    app.cli.add_command(certificates_cli)
     app.cli.add_command(doctor_command)
     app.cli.add_command(demo_data_command)

@@ -71,6 +71,12 @@ class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     #: where uploaded application documents are kept, outside static/; empty: instance/uploads
     UPLOAD_FOLDER = ""
+    #: PEM key and certificate that sign certificate PDFs (PAdES); both empty: unsigned.
+    #: `flask certificates make-dev-signing-key` writes a self-signed pair for development
+    SIGNING_KEY_PATH = ""
+    SIGNING_CERT_PATH = ""
+    #: requests per client address to the public verification pages
+    VERIFY_RATE_LIMIT = "30 per minute"
 
 
 def _coerce(raw: str, current):

@@ -2,21 +2,37 @@
 
 from course_portal.accounts.models import AccountToken, TeacherProfile, User
 from course_portal.catalog.models import Institute, Intake, Module, PartnerUniversity, Program
+from course_portal.certificates.models import Certificate, IssueBatch, RegistryCounter
 from course_portal.core.outbox import OutboxMessage
 from course_portal.enrollment.models import Application, ApplicationEvent, Document, IntakeQuota
+from course_portal.progress.models import (
+    FinalAssessment,
+    ModuleResult,
+    ModuleSchedule,
+    ProgramRules,
+    ResultChange,
+)
 
 __all__ = [
     "AccountToken",
     "Application",
     "ApplicationEvent",
+    "Certificate",
     "Document",
+    "FinalAssessment",
     "IntakeQuota",
     "Institute",
     "Intake",
+    "IssueBatch",
     "Module",
+    "ModuleResult",
+    "ModuleSchedule",
     "OutboxMessage",
     "PartnerUniversity",
     "Program",
+    "ProgramRules",
+    "RegistryCounter",
+    "ResultChange",
     "TeacherProfile",
     "User",
 ]

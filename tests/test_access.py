@@ -19,6 +19,7 @@ from tests.conftest import base_config
 PUBLIC_ENDPOINTS = {
     "accounts.confirm_email",
     "accounts.login",
+    "accounts.pinyin_suggestion",
     "accounts.register",
     "accounts.register_sent",
     "accounts.reset_password",
@@ -26,6 +27,9 @@ PUBLIC_ENDPOINTS = {
     "accounts.reset_sent",
     "accounts.set_language",
     "catalog.index",
+    "certificates.verify",
+    "certificates.verify_code",
+    "certificates.verify_json",
     "catalog.program",
     "ops.healthz",
     "static",

@@ -1,0 +1,39 @@
+"""Certificate forms: input rules only; eligibility and statuses are service rules."""
+
+from __future__ import annotations
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import SubmitField, TextAreaField
+from wtforms.validators import DataRequired, Length
+
+from course_portal.certificates.services import REASON_MAX_LENGTH
+
+
+class IssueForm(FlaskForm):
+    """One button: issue (one certificate or the whole intake's)."""
+
+    submit = SubmitField(_l("Issue certificate"))
+
+
+class RevokeForm(FlaskForm):
+    """Revoke with a reason that the verification page shows."""
+
+    reason = TextAreaField(
+        _l("Reason for revocation"),
+        validators=[DataRequired(_l("Give the reason; it is shown on the verification page.")),
+                    Length(max=REASON_MAX_LENGTH)],
+    )
+    submit = SubmitField(_l("Revoke certificate"))
+
+
+class ReissueForm(FlaskForm):
+    """Re-issue after a correction, saying what was corrected."""
+
+    reason = TextAreaField(
+        _l("What does the re-issue correct?"),
+        validators=[DataRequired(_l("Say what is corrected; it is shown on the verification "
+                                    "page.")),
+                    Length(max=REASON_MAX_LENGTH)],
+    )
+    submit = SubmitField(_l("Re-issue certificate"))

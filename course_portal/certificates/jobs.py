@@ -1,0 +1,145 @@
+"""Bulk issuing: every eligible teacher of an intake, one transaction each, progress in the database."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+
+from flask_babel import force_locale
+from sqlalchemy import select, update
+
+from course_portal.accounts.models import User
+from course_portal.catalog.models import Intake
+from course_portal.certificates import services
+from course_portal.certificates.models import BatchStatus, IssueBatch
+from course_portal.certificates.pdf import CertificateError
+from course_portal.core.jobs import enqueue
+from course_portal.db import utcnow
+from course_portal.enrollment.models import Application
+from course_portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+#: the job function, by import path, for core.jobs.enqueue
+RUN_BATCH = "course_portal.certificates.jobs.run_batch"
+
+
+def _name(application: Application) -> str:
+    profile = application.teacher.profile
+    if profile is None:
+        return application.teacher.email
+    return f"{profile.name_zh} {profile.name_latin}".strip()
+
+
+def issue_one(application_id: int, actor_id: int | None) -> tuple[str | None, str]:
+    """Issue for one application in its own transaction: (registry number or None, message)."""
+    application = db.session.get(Application, application_id)
+    actor = db.session.get(User, actor_id) if actor_id is not None else None
+    if application is None:
+        return None, "no such application"
+    name = _name(application)
+    try:
+        certificate = services.issue_certificate(application, actor)
+        number = certificate.registry_number
+        db.session.commit()
+    except (services.CertificateRefused, CertificateError) as exc:
+        db.session.rollback()
+        # stored for the batch page: in the language of the coordinator who started it
+        with force_locale(actor.locale if actor is not None else "en"):
+            return None, f"{name}: {services.certificate_error_text(exc)}"
+    except Exception:
+        db.session.rollback()
+        log.exception("issuing for application %s failed", application_id)
+        return None, f"{name}: unexpected error, see the log"
+    return number, name
+
+
+def issue_many(application_ids: Iterable[int], actor_id: int | None,
+               progress: Callable[[int, str | None, str], None] | None = None) -> dict:
+    """Issue for each application, committing each; progress(index, number, message) after each."""
+    issued, problems = [], []
+    for index, application_id in enumerate(application_ids, start=1):
+        number, message = issue_one(application_id, actor_id)
+        if number:
+            issued.append(number)
+        else:
+            problems.append({"application_id": application_id, "message": message})
+        if progress is not None:
+            progress(index, number, message)
+    _dispatch_outbox()
+    return {"issued": issued, "problems": problems}
+
+
+def _dispatch_outbox() -> None:
+    """Send the emails the committed transactions queued (a job has no request to do it)."""
+    from course_portal.core.outbox import dispatch
+
+    if db.session.info.pop("outbox_committed", False):
+        try:
+            dispatch()
+        except Exception:  # the messages stay in the outbox for the next sender
+            log.exception("could not start sending the outbox; messages stay queued")
+
+
+def start_batch(intake: Intake, actor: User) -> IssueBatch:
+    """Record a batch for the intake's issuable applications; the caller commits, then enqueues."""
+    total = len(services.issuable(intake))
+    batch = IssueBatch(intake_id=intake.id, requested_by_id=actor.id, total=total)
+    db.session.add(batch)
+    db.session.flush()
+    return batch
+
+
+def enqueue_batch(batch: IssueBatch):
+    """Run the batch on RQ, or now when no Redis is configured (core.jobs.enqueue)."""
+    return enqueue(RUN_BATCH, batch.id)
+
+
+def _save_progress(batch_id: int, **values) -> None:
+    db.session.execute(
+        update(IssueBatch).where(IssueBatch.id == batch_id).values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+
+
+def run_batch(batch_id: int) -> None:
+    """The job: issue for every issuable application of the batch's intake, saving progress."""
+    batch = db.session.get(IssueBatch, batch_id)
+    if batch is None or batch.status != BatchStatus.QUEUED:
+        return
+    ids = [a.id for a in services.issuable(batch.intake)]
+    actor_id = batch.requested_by_id
+    _save_progress(batch_id, status=BatchStatus.RUNNING, total=len(ids))
+    state = {"issued": 0, "problems": []}
+
+    def progress(index: int, number: str | None, message: str) -> None:
+        """Store how far the batch is, so the page's progress bar moves."""
+        if number:
+            state["issued"] += 1
+        else:
+            state["problems"].append(message)
+        _save_progress(batch_id, processed=index, issued=state["issued"],
+                       problems=list(state["problems"]))
+
+    try:
+        issue_many(ids, actor_id, progress)
+    except Exception:
+        db.session.rollback()
+        log.exception("certificate batch %s failed", batch_id)
+        mark_failed(batch_id)
+        raise
+    _save_progress(batch_id, status=BatchStatus.DONE, finished_at=utcnow())
+
+
+def mark_failed(batch_id: int) -> None:
+    """Record that the batch stopped (or never started), so its page stops waiting."""
+    _save_progress(batch_id, status=BatchStatus.FAILED, finished_at=utcnow())
+
+
+def latest_batch(intake_id: int) -> IssueBatch | None:
+    """The intake's most recent batch, for its page."""
+    return db.session.scalar(
+        select(IssueBatch).where(IssueBatch.intake_id == intake_id)
+        .order_by(IssueBatch.id.desc()).limit(1)
+    )

@@ -1,0 +1,294 @@
+"""Certificates, the coordinators' side: issue, bulk issue, revoke, re-issue, downloads, registry."""
+
+from __future__ import annotations
+
+import io
+import logging
+import zipfile
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    make_response,
+    redirect,
+    render_template,
+    send_file,
+    url_for,
+)
+from flask_babel import gettext as _
+from flask_login import current_user
+from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload, undefer
+
+from course_portal.accounts.models import Role
+from course_portal.catalog.models import Intake
+from course_portal.certificates import jobs, registry, services
+from course_portal.certificates.forms import IssueForm, ReissueForm, RevokeForm
+from course_portal.certificates.models import Certificate, CertificateStatus, IssueBatch
+from course_portal.certificates.pdf import CertificateError
+from course_portal.certificates.views import bp, pdf_filename, public_record
+from course_portal.core.permissions import role_required
+from course_portal.core.web import form_view
+from course_portal.enrollment.models import Application
+from course_portal.extensions import db
+
+C = CertificateStatus
+log = logging.getLogger(__name__)
+
+
+def _intake_or_404(intake_id: int) -> Intake:
+    intake = db.session.get(Intake, intake_id, options=[selectinload(Intake.program)])
+    if intake is None:
+        abort(404)
+    return intake
+
+
+def _certificate_or_404(certificate_id: int) -> Certificate:
+    certificate = db.session.get(Certificate, certificate_id)
+    if certificate is None:
+        abort(404)
+    return certificate
+
+
+def _actor():
+    return current_user._get_current_object()
+
+
+def _valid_of_intake(intake_id: int, with_pdf: bool = False) -> list[Certificate]:
+    """The intake's valid certificates by registry number."""
+    query = (
+        select(Certificate).join(Application, Application.id == Certificate.application_id)
+        .where(Application.intake_id == intake_id, Certificate.status == C.ISSUED)
+        .order_by(Certificate.year, Certificate.sequence)
+    )
+    if with_pdf:
+        query = query.options(undefer(Certificate.pdf))
+    return list(db.session.scalars(query))
+
+
+@bp.route("/certificates/manage")
+@role_required(Role.COORDINATOR)
+def manage_index():
+    """Intakes with how many certificates each has, newest first."""
+    counts = dict(db.session.execute(
+        select(Application.intake_id, func.count(Certificate.id))
+        .join(Certificate, Certificate.application_id == Application.id)
+        .where(Certificate.status == C.ISSUED)
+        .group_by(Application.intake_id)
+    ).all())
+    intakes = list(db.session.scalars(
+        select(Intake).options(selectinload(Intake.program)).order_by(Intake.starts_on.desc())
+    ))
+    return render_template("certificates/manage/index.html", intakes=intakes, counts=counts)
+
+
+@bp.route("/certificates/manage/intakes/<int:intake_id>")
+@role_required(Role.COORDINATOR)
+def manage_intake(intake_id: int):
+    """The intake's teachers: eligibility, certificate, issue one or all."""
+    from course_portal.progress.services import eligibilities, roster_applications
+
+    intake = _intake_or_404(intake_id)
+    applications = roster_applications(intake, [s.value for s in services.CERTIFIABLE])
+    verdicts = eligibilities(intake, applications)
+    held = {c.application_id: c for c in _valid_of_intake(intake.id)}
+    rows = [
+        {"application": a, "eligibility": verdicts[a.id], "certificate": held.get(a.id),
+         "reasons": services.refusal_reasons(a, verdicts[a.id])}
+        for a in applications
+    ]
+    issuable = sum(1 for r in rows if not r["reasons"] and r["certificate"] is None)
+    return render_template(
+        "certificates/manage/intake.html", intake=intake, rows=rows, issuable=issuable,
+        batch=jobs.latest_batch(intake.id), held=len(held),
+    )
+
+
+@bp.route("/certificates/manage/applications/<int:application_id>/issue", methods=["POST"])
+@role_required(Role.COORDINATOR)
+@form_view
+def issue(application_id: int):
+    """Issue one teacher's certificate."""
+    application = db.session.get(Application, application_id)
+    if application is None:
+        abort(404)
+    back = url_for(".manage_intake", intake_id=application.intake_id)
+    if not IssueForm().validate_on_submit():
+        flash(_("This form had expired. Press the button again."), "warning")
+        return redirect(back)
+    try:
+        certificate = services.issue_certificate(application, _actor())
+        number = certificate.registry_number
+        db.session.commit()
+    except (services.CertificateRefused, CertificateError) as exc:
+        db.session.rollback()
+        flash(services.certificate_error_text(exc), "error")
+        return redirect(back)
+    flash(_("Certificate %(number)s issued.", number=number), "success")
+    return redirect(back)
+
+
+@bp.route("/certificates/manage/intakes/<int:intake_id>/issue-all", methods=["POST"])
+@role_required(Role.COORDINATOR)
+@form_view
+def issue_all(intake_id: int):
+    """Issue every eligible teacher's certificate as a background job."""
+    intake = _intake_or_404(intake_id)
+    if not IssueForm().validate_on_submit():
+        flash(_("This form had expired. Press the button again."), "warning")
+        return redirect(url_for(".manage_intake", intake_id=intake.id))
+    batch = jobs.start_batch(intake, _actor())
+    batch_id = batch.id
+    db.session.commit()
+    try:
+        jobs.enqueue_batch(batch)
+    except Exception:  # Redis unreachable: say so instead of leaving a batch queued forever
+        log.exception("could not queue certificate batch %s", batch_id)
+        db.session.rollback()
+        jobs.mark_failed(batch_id)
+        flash(_("The background job could not be started. Try again in a minute."), "error")
+    return redirect(url_for(".batch", batch_id=batch_id))
+
+
+@bp.route("/certificates/manage/batches/<int:batch_id>")
+@role_required(Role.COORDINATOR)
+def batch(batch_id: int):
+    """A bulk issuing's progress; the page reloads itself until it is finished."""
+    found = db.session.get(IssueBatch, batch_id, options=[selectinload(IssueBatch.intake)])
+    if found is None:
+        abort(404)
+    response = make_response(render_template("certificates/manage/batch.html", batch=found))
+    if not found.is_finished:
+        # reloads without a script (the CSP allows none inline): the progress bar moves on
+        response.headers["Refresh"] = "2"
+    return response
+
+
+@bp.route("/certificates/manage/certificates/<int:certificate_id>")
+@role_required(Role.COORDINATOR)
+def manage_certificate(certificate_id: int):
+    """One certificate: its record, and revoke or re-issue."""
+    return _render_certificate(_certificate_or_404(certificate_id), RevokeForm(prefix="revoke"),
+                               ReissueForm(prefix="reissue"))
+
+
+def _render_certificate(certificate, revoke_form, reissue_form, status: int = 200):
+    return render_template(
+        "certificates/manage/certificate.html", certificate=certificate,
+        record=public_record(certificate), s=certificate.snapshot,
+        revoke_form=revoke_form, reissue_form=reissue_form,
+    ), status
+
+
+@bp.route("/certificates/manage/certificates/<int:certificate_id>/revoke", methods=["POST"])
+@role_required(Role.COORDINATOR)
+@form_view
+def revoke(certificate_id: int):
+    """Revoke with a reason."""
+    certificate = _certificate_or_404(certificate_id)
+    form = RevokeForm(prefix="revoke")
+    if form.validate_on_submit():
+        try:
+            services.revoke(certificate, _actor(), form.reason.data)
+            number = certificate.registry_number
+            db.session.commit()
+        except services.CertificateRefused as exc:
+            db.session.rollback()
+            form.reason.errors = [*form.reason.errors, *exc.messages]
+        else:
+            flash(_("Certificate %(number)s revoked.", number=number), "success")
+            return redirect(url_for(".manage_certificate", certificate_id=certificate_id))
+    return _render_certificate(certificate, form, ReissueForm(prefix="reissue"), 400)
+
+
+@bp.route("/certificates/manage/certificates/<int:certificate_id>/reissue", methods=["POST"])
+@role_required(Role.COORDINATOR)
+@form_view
+def reissue(certificate_id: int):
+    """Re-issue after a correction; the new certificate names this one."""
+    certificate = _certificate_or_404(certificate_id)
+    form = ReissueForm(prefix="reissue")
+    if form.validate_on_submit():
+        try:
+            new = services.reissue(certificate, _actor(), form.reason.data)
+            new_id, number = new.id, new.registry_number
+            db.session.commit()
+        except (services.CertificateRefused, CertificateError) as exc:
+            db.session.rollback()
+            certificate = _certificate_or_404(certificate_id)
+            form.reason.errors = [*form.reason.errors, services.certificate_error_text(exc)]
+        else:
+            flash(_("Certificate %(number)s issued; it replaces %(old)s.",
+                    number=number, old=certificate.registry_number), "success")
+            return redirect(url_for(".manage_certificate", certificate_id=new_id))
+    return _render_certificate(certificate, RevokeForm(prefix="revoke"), form, 400)
+
+
+# --- downloads ------------------------------------------------------------------------------
+
+
+@bp.route("/certificates/manage/intakes/<int:intake_id>/certificates.zip")
+@role_required(Role.COORDINATOR)
+def intake_zip(intake_id: int):
+    """The intake's valid certificates as one ZIP, each under a readable name."""
+    intake = _intake_or_404(intake_id)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for certificate in _valid_of_intake(intake.id, with_pdf=True):
+            archive.writestr(pdf_filename(certificate), certificate.pdf)
+    buffer.seek(0)
+    return send_file(buffer, mimetype="application/zip", as_attachment=True,
+                     download_name=f"{intake.program.code} {intake.title}.zip", max_age=0)
+
+
+@bp.route("/certificates/manage/intakes/<int:intake_id>/certificates.pdf")
+@role_required(Role.COORDINATOR)
+def intake_pdf(intake_id: int):
+    """The intake's valid certificates merged into one PDF, for printing."""
+    from pypdf import PdfReader, PdfWriter
+
+    intake = _intake_or_404(intake_id)
+    certificates = _valid_of_intake(intake.id, with_pdf=True)
+    if not certificates:
+        flash(_("This intake has no valid certificates yet."), "warning")
+        return redirect(url_for(".manage_intake", intake_id=intake.id))
+    writer = PdfWriter()
+    for certificate in certificates:
+        writer.append(PdfReader(io.BytesIO(certificate.pdf)))
+    buffer = io.BytesIO()
+    writer.write(buffer)
+    buffer.seek(0)
+    return send_file(buffer, mimetype="application/pdf", as_attachment=True,
+                     download_name=f"{intake.program.code} {intake.title} (print).pdf", max_age=0)
+
+
+@bp.route("/certificates/manage/registry")
+@role_required(Role.COORDINATOR)
+def registry_page():
+    """Every certificate with its status, by program, year and number."""
+    return render_template("certificates/manage/registry.html",
+                           certificates=registry.registry_certificates())
+
+
+@bp.route("/certificates/manage/registry.csv")
+@role_required(Role.COORDINATOR)
+def registry_csv():
+    """The registry as CSV."""
+    body = registry.registry_csv(registry.registry_certificates())
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": "attachment; filename=certificate-registry.csv",
+        "Cache-Control": "private, no-store",
+    })
+
+
+@bp.route("/certificates/manage/registry.xlsx")
+@role_required(Role.COORDINATOR)
+def registry_xlsx():
+    """The registry as an XLSX workbook."""
+    body = registry.registry_xlsx(registry.registry_certificates())
+    return Response(body, mimetype=(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), headers={
+        "Content-Disposition": "attachment; filename=certificate-registry.xlsx",
+        "Cache-Control": "private, no-store",
+    })

@@ -1,0 +1,391 @@
+"""Issuing, revoking and re-issuing certificates: the one door for a certificate's status.
+
+issue_certificate() takes the registry number, renders the PDF with that number on it, signs
+it when a key is configured and inserts the row, all in the caller's transaction. When it
+raises after taking the number, the caller must roll back (every caller here does): the
+counter goes back with everything else, so no number is lost. Checks that need no number
+(eligibility, an existing certificate, characters no font covers) come first, so a refusal
+usually changes nothing at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+import secrets
+import unicodedata
+
+from flask import current_app
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from course_portal.accounts.models import Role, User
+from course_portal.catalog.services import portal_today
+from course_portal.certificates import registry
+from course_portal.certificates.models import Certificate, CertificateStatus
+from course_portal.certificates.pdf import (
+    CertificateError,
+    CertificateSnapshot,
+    UnrenderableText,
+    check_renderable,
+    describe_character,
+    render_certificate,
+)
+from course_portal.core.outbox import queue_email
+from course_portal.db import utcnow
+from course_portal.enrollment.models import Application, ApplicationStatus
+from course_portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+C = CertificateStatus
+#: the only moves; issuing creates a certificate as issued
+ALLOWED_MOVES = {
+    C.ISSUED: frozenset({C.REVOKED, C.SUPERSEDED}),
+    C.REVOKED: frozenset(),
+    C.SUPERSEDED: frozenset(),
+}
+#: applications whose teacher may be certified (eligibility decides the rest)
+CERTIFIABLE = frozenset(
+    s for s in (ApplicationStatus.ENROLLED, getattr(ApplicationStatus, "COMPLETED", None)) if s
+)
+REASON_MAX_LENGTH = 2000
+#: the public verification page, relative to BASE_URL
+VERIFY_PATH = "/verify/{code}"
+
+STATUS_LABELS = {
+    C.ISSUED: _l("valid"),
+    C.REVOKED: _l("revoked"),
+    C.SUPERSEDED: _l("superseded"),
+}
+
+
+class CertificateRefused(Exception):  # noqa: N818 (reads as the event it reports)
+    """A rule said no; messages say why, for the coordinator, and field names the form field."""
+
+    def __init__(self, *messages, field: str | None = None):
+        self.messages = list(messages)
+        self.field = field
+        super().__init__(self.text())
+
+    @property
+    def message(self):
+        """The first message, for a flash."""
+        return self.messages[0] if self.messages else ""
+
+    def text(self) -> str:
+        """Every message on one line, for the command line and logs."""
+        return " ".join(str(m) for m in self.messages)
+
+    def __str__(self) -> str:
+        return self.text()
+
+
+def status_label(status: CertificateStatus | str):
+    """The status as a word in the reader's language."""
+    return STATUS_LABELS.get(CertificateStatus(status), str(status))
+
+
+def verify_url(code: str) -> str:
+    """The absolute public verification URL for a code, from BASE_URL."""
+    return current_app.config["BASE_URL"].rstrip("/") + VERIFY_PATH.format(code=code)
+
+
+def new_verification_code() -> str:
+    """An unguessable code: 24 random bytes (192 bits), URL-safe."""
+    return secrets.token_urlsafe(24)
+
+
+def valid_certificate(application: Application) -> Certificate | None:
+    """The application's certificate that is issued (not revoked or superseded), if any."""
+    return db.session.scalar(
+        select(Certificate).where(
+            Certificate.application_id == application.id, Certificate.status == C.ISSUED
+        )
+    )
+
+
+def certificates_of(application: Application) -> list[Certificate]:
+    """Every certificate of the application, newest first."""
+    return list(db.session.scalars(
+        select(Certificate).where(Certificate.application_id == application.id)
+        .order_by(Certificate.id.desc())
+    ))
+
+
+# --- eligibility and the snapshot -----------------------------------------------------------
+
+
+def eligibility(application: Application):
+    """course_portal.progress' verdict on the application (imported late: a separate feature)."""
+    from course_portal.progress.services import eligibility as progress_eligibility
+
+    return progress_eligibility(application)
+
+
+def refusal_reasons(application: Application, verdict=None) -> list:
+    """Why the application's teacher cannot be certified now; empty when they can."""
+    if application.status not in CERTIFIABLE:
+        return [_l("Only enrolled teachers who completed the program receive certificates.")]
+    verdict = verdict if verdict is not None else eligibility(application)
+    if not verdict.eligible:
+        return list(verdict.reasons) or [_l("The completion rules are not met.")]
+    return []
+
+
+def _actor_name(actor: User | None) -> str:
+    if actor is None:
+        return "SPbPU"
+    profile = actor.profile
+    if profile is not None and profile.name_latin.strip():
+        return profile.name_latin
+    return actor.display_name or actor.email
+
+
+def build_snapshot(application: Application, actor: User | None, number: str,
+                   verdict=None) -> CertificateSnapshot:
+    """Everything the certificate will state, from the application as it is now."""
+    verdict = verdict if verdict is not None else eligibility(application)
+    profile = application.teacher.profile
+    if profile is None:
+        raise CertificateRefused(_l("The teacher has no profile: no name to print."))
+    intake = application.intake
+    program = intake.program
+    institute = program.institute
+    partner = profile.partner_university
+    hours = verdict.hours_credited or verdict.hours_total
+    try:
+        return CertificateSnapshot(
+            registry_number=number,
+            name_zh=unicodedata.normalize("NFC", profile.name_zh),
+            name_latin=unicodedata.normalize("NFC", profile.name_latin),
+            name_ru=profile.name_ru or "",
+            partner_university_en=partner.name_en if partner else "",
+            partner_university_zh=partner.name_zh if partner else "",
+            partner_university_ru=partner.name_ru if partner else "",
+            program_title_ru=program.title_ru or program.title_en,
+            program_title_en=program.title_en,
+            program_title_zh=program.title_zh or program.title_en,
+            institute_name_ru=institute.name_ru or institute.name_en,
+            institute_name_en=institute.name_en,
+            institute_name_zh=institute.name_zh or institute.name_en,
+            hours=hours,
+            starts_on=intake.starts_on,
+            ends_on=intake.ends_on,
+            result=verdict.result,
+            issued_on=portal_today(),
+            issued_by=_actor_name(actor),
+        )
+    except ValueError as exc:
+        raise CertificateRefused(
+            _l("The certificate cannot be made: %(problem)s", problem=str(exc))
+        ) from exc
+
+
+def _unrenderable_message(error: UnrenderableText):
+    named = ", ".join(describe_character(c) for c in error.chars)
+    return _l("The name or another text of this certificate has characters that no font of the "
+              "certificate can print: %(chars)s. Correct the profile, then issue again.",
+              chars=named)
+
+
+# --- the one door ---------------------------------------------------------------------------
+
+
+def _check_staff(actor: User | None) -> None:
+    if actor is not None and not actor.has_role(Role.COORDINATOR):
+        raise CertificateRefused(_l("Only a course coordinator can issue or revoke certificates."))
+
+
+def _clean_reason(reason: str, what) -> str:
+    reason = " ".join((reason or "").replace("\r", "").split("\n")).strip()
+    reason = "".join(ch for ch in reason if unicodedata.category(ch) not in ("Cc", "Cs"))
+    if not reason:
+        raise CertificateRefused(what, field="reason")
+    if len(reason) > REASON_MAX_LENGTH:
+        raise CertificateRefused(_l("Shorten this to %(max)s characters.", max=REASON_MAX_LENGTH),
+                                 field="reason")
+    return reason
+
+
+def _move(certificate: Certificate, to: CertificateStatus, **values) -> None:
+    """Change the status with a compare-and-set UPDATE; CertificateRefused if it moved meanwhile."""
+    if to not in ALLOWED_MOVES[certificate.status]:
+        raise CertificateRefused(
+            _l("A certificate that is %(now)s cannot become %(target)s.",
+               now=status_label(certificate.status), target=status_label(to)))
+    result = db.session.execute(
+        update(Certificate)
+        .where(Certificate.id == certificate.id, Certificate.status == certificate.status)
+        .values(status=to, **values)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:
+        raise CertificateRefused(
+            _l("Someone else changed this certificate meanwhile. Reload the page and try again."))
+    db.session.expire(certificate)
+
+
+def _render(snapshot: CertificateSnapshot, code: str) -> tuple[bytes, bool]:
+    """The PDF for the snapshot, signed when a key is configured: (bytes, signed)."""
+    from course_portal.certificates.signing import sign_pdf, signing_paths
+
+    pdf = render_certificate(snapshot, verify_url(code))
+    paths = signing_paths(current_app.config)
+    if paths is None:
+        return pdf, False
+    return sign_pdf(pdf, *paths), True
+
+
+def issue_certificate(application: Application, actor: User | None, *,
+                      replaces: Certificate | None = None, reason: str = "") -> Certificate:
+    """Issue the application's certificate: number, snapshot, PDF, row and email.
+
+    actor None is the portal (the command line without --as). Raises CertificateRefused (not
+    eligible, already certified, characters no font prints) or CertificateError (rendering
+    failed); after one, the caller rolls the transaction back.
+    """
+    _check_staff(actor)
+    verdict = eligibility(application)
+    problems = refusal_reasons(application, verdict)
+    if problems:
+        raise CertificateRefused(*problems)
+    current = valid_certificate(application)
+    if current is not None and (replaces is None or current.id != replaces.id):
+        raise CertificateRefused(
+            _l("This teacher already holds certificate %(number)s. Re-issue it to correct it.",
+               number=current.registry_number))
+    program = application.intake.program
+    year = portal_today().year
+    code = new_verification_code()
+    # every check that needs no number first: a refusal here has taken nothing
+    draft = build_snapshot(application, actor,
+                           registry.registry_number(program.code, year, 9999), verdict)
+    try:
+        check_renderable(draft, verify_url(code))
+    except UnrenderableText as exc:
+        raise CertificateRefused(_unrenderable_message(exc)) from exc
+
+    sequence = registry.next_sequence(program.id, year)
+    # the counter row is locked now, so a certificate committed meanwhile by another
+    # coordinator is visible (the partial unique index is the last guard)
+    current = valid_certificate(application)
+    if current is not None and (replaces is None or current.id != replaces.id):
+        raise CertificateRefused(
+            _l("This teacher received certificate %(number)s a moment ago; reload the page.",
+               number=current.registry_number))
+    number = registry.registry_number(program.code, year, sequence)
+    snapshot = dataclasses.replace(draft, registry_number=number)
+    try:
+        pdf, signed = _render(snapshot, code)
+    except UnrenderableText as exc:
+        raise CertificateRefused(_unrenderable_message(exc)) from exc
+    if replaces is not None:
+        _move(replaces, C.SUPERSEDED, superseded_at=utcnow())
+    certificate = Certificate(
+        registry_number=number, program_id=program.id, year=year, sequence=sequence,
+        verification_code=code, application_id=application.id, status=C.ISSUED,
+        snapshot=snapshot.to_dict(), pdf=pdf, pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        pdf_size=len(pdf), is_signed=signed, issued_at=utcnow(),
+        issued_by_id=actor.id if actor is not None else None,
+        replaces_id=replaces.id if replaces is not None else None,
+        reissue_reason=reason,
+    )
+    db.session.add(certificate)
+    try:
+        db.session.flush()
+    except IntegrityError as exc:
+        # the partial unique index: another coordinator's certificate committed meanwhile
+        raise CertificateRefused(
+            _l("This teacher received a certificate a moment ago; reload the page.")) from exc
+    log.info("certificate %s issued for application %s by %s", number, application.id,
+             actor.id if actor else "the portal")
+    notify(certificate, "reissued" if replaces is not None else "issued")
+    return certificate
+
+
+def revoke(certificate: Certificate, actor: User | None, reason: str) -> Certificate:
+    """Revoke a valid certificate with a reason shown to anyone who verifies it."""
+    _check_staff(actor)
+    reason = _clean_reason(reason, _l("Give the reason for the revocation; it is shown publicly."))
+    _move(certificate, C.REVOKED, revoked_at=utcnow(), revoked_reason=reason,
+          revoked_by_id=actor.id if actor is not None else None)
+    log.info("certificate %s revoked by %s", certificate.registry_number,
+             actor.id if actor else "the portal")
+    notify(certificate, "revoked")
+    return certificate
+
+
+def reissue(certificate: Certificate, actor: User | None, reason: str) -> Certificate:
+    """A corrected certificate that names this one and why; this one becomes superseded."""
+    _check_staff(actor)
+    reason = _clean_reason(reason, _l("Say what the re-issue corrects; it is shown publicly."))
+    if certificate.status != C.ISSUED:
+        raise CertificateRefused(
+            _l("Only a valid certificate can be re-issued; this one is %(status)s.",
+               status=status_label(certificate.status)))
+    return issue_certificate(certificate.application, actor, replaces=certificate, reason=reason)
+
+
+# --- emails ---------------------------------------------------------------------------------
+
+
+def _greeting_name(teacher: User, locale: str) -> str:
+    """汉字 for Chinese, the Russian spelling for Russian when given, else the passport name."""
+    profile = teacher.profile
+    if profile is None:
+        return teacher.name
+    if locale == "zh" and profile.name_zh:
+        return profile.name_zh
+    if locale == "ru" and profile.name_ru:
+        return profile.name_ru
+    return profile.name_latin
+
+
+def notify(certificate: Certificate, event: str) -> None:
+    """Queue templates/email/certificate_<event>.txt to the teacher, in the teacher's language."""
+    teacher = certificate.application.teacher
+    config = current_app.config
+    locale = teacher.locale if teacher.locale in config["LANGUAGES"] else config[
+        "BABEL_DEFAULT_LOCALE"]
+    program = certificate.program
+    base = config["BASE_URL"].rstrip("/")
+    queue_email(
+        teacher.email,
+        f"certificate_{event}",
+        locale=locale,
+        kind=f"certificate.{event}",
+        teacher_name=_greeting_name(teacher, locale),
+        program_title=program.t("title", locale),
+        certificate=certificate,
+        replaces=certificate.replaces,
+        verify_link=verify_url(certificate.verification_code),
+        link=base + "/certificates",
+    )
+
+
+def issuable(intake) -> list[Application]:
+    """The intake's applications whose teachers are eligible and hold no valid certificate."""
+    from course_portal.progress.services import eligibilities
+
+    holders = select(Certificate.application_id).where(Certificate.status == C.ISSUED)
+    candidates = list(db.session.scalars(
+        select(Application).where(Application.intake_id == intake.id,
+                                  Application.status.in_(list(CERTIFIABLE)),
+                                  Application.id.not_in(holders)).order_by(Application.id)
+    ))
+    verdicts = eligibilities(intake, candidates)
+    return [a for a in candidates if verdicts[a.id].eligible]
+
+
+def certificate_error_text(error: Exception) -> str:
+    """A refusal or rendering error as one line for the coordinator."""
+    if isinstance(error, CertificateRefused):
+        return error.text()
+    if isinstance(error, UnrenderableText):
+        return str(_unrenderable_message(error))
+    if isinstance(error, CertificateError):
+        return str(error)
+    return str(error)
