@@ -46,7 +46,7 @@ class RulesForm(FlaskForm):
     """A program's completion rules."""
 
     min_attendance_percent = IntegerField(
-        _l("Minimum attendance, % of the program's hours"),
+        _l("Minimum attendance as a share of the program's hours, %"),
         validators=[InputRequired(), NumberRange(min=0, max=100)],
         default=80,
     )
