@@ -71,6 +71,8 @@ def demo_data_command(if_empty: bool, allow_production: bool) -> None:
             click.echo(f"created: {_describe(summary.created)}")
             click.echo(f"updated to the demo values: {_describe(summary.updated)}")
             click.echo(f"already present: {_describe(summary.present)}")
+            for line in summary.lines:
+                click.echo(line)
             for note in summary.notes:
                 click.echo(note)
         _echo_logins()

@@ -24,6 +24,7 @@ from course_portal.catalog.services import portal_today
 from course_portal.db import utcnow
 from course_portal.extensions import db
 from course_portal.ops.demo_applications import load_demo_applications
+from course_portal.ops.demo_progress import load_finished_intake, load_open_schedule
 
 #: every demo account's password; printed by `flask demo-data`, so never for a real site
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (published on purpose: demo logins)
@@ -293,6 +294,8 @@ class DemoSummary:
     present: Counter = field(default_factory=Counter)
     #: what was left out and why, for the operator
     notes: list[str] = field(default_factory=list)
+    #: what the new rows amount to, one line each (the finished intake, its certificates)
+    lines: list[str] = field(default_factory=list)
 
     @property
     def changed_anything(self) -> bool:
@@ -433,6 +436,8 @@ def load_demo_data() -> DemoSummary:
     _load_users(partners, summary)
     db.session.flush()
     load_demo_applications(summary)
+    load_finished_intake(summary)
+    load_open_schedule(summary)
     return summary
 
 

@@ -134,7 +134,7 @@ def _demo_intake() -> Intake | None:
     )
 
 
-def _can_apply(teacher: User | None) -> bool:
+def can_apply(teacher: User | None) -> bool:
     """An enabled teacher whose profile is complete enough to submit."""
     if teacher is None or not teacher.is_enabled or not teacher.has_role(Role.TEACHER):
         return False
@@ -143,7 +143,7 @@ def _can_apply(teacher: User | None) -> bool:
         getattr(profile, name) for name in services.REQUIRED_PROFILE_FIELDS)
 
 
-def _documents(teacher: User) -> list[tuple[DocumentKind, str, bytes]]:
+def demo_documents(teacher: User) -> list[tuple[DocumentKind, str, bytes]]:
     stem = teacher.profile.name_latin.lower().replace(" ", "-")
     return [
         (DocumentKind.DIPLOMA, f"{stem}-diploma.pdf", DEMO_PDF),
@@ -158,7 +158,7 @@ def _make(spec: DemoApplication, teacher: User, intake: Intake, coordinator: Use
         teacher, intake, motivation=spec.motivation, funding_source=spec.funding_source,
         consent=spec.status != S.DRAFT,
     )
-    for kind, filename, data in _documents(teacher):
+    for kind, filename, data in demo_documents(teacher):
         store_document(application, kind, filename, io.BytesIO(data), actor=teacher)
     if spec.status == S.DRAFT:
         return
@@ -191,7 +191,7 @@ def load_demo_applications(summary: DemoSummary) -> None:
         teacher = teachers.get(spec.email)
         if teacher is not None and teacher.id in applied:
             present["applications"] += 1
-        elif _can_apply(teacher):
+        elif can_apply(teacher):
             missing.append((spec, teacher))
         else:
             notes.append(f"demo application of {spec.email} not created: the account is "
