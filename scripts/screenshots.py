@@ -52,6 +52,20 @@ def _app(instance: str):
     return app
 
 
+def _demo_ids(app) -> dict:
+    """The finished demo intake and a valid demo certificate, to photograph their pages."""
+    from sqlalchemy import select
+
+    from course_portal.catalog.models import Intake
+    from course_portal.certificates.models import Certificate
+    from course_portal.extensions import db
+
+    with app.app_context():
+        certificate = db.session.scalar(select(Certificate).order_by(Certificate.id))
+        finished = db.session.get(Intake, certificate.application.intake_id)
+        return {"intake": finished.id, "code": certificate.verification_code}
+
+
 def _sign_in(page, base: str, email: str) -> None:
     page.goto(base + "/login")
     page.get_by_label("Email address").fill(email)
@@ -85,9 +99,23 @@ def main() -> None:
                 staff = browser.new_context(locale="en-US", viewport={"width": 1200, "height": 800})
                 page = staff.new_page()
                 _sign_in(page, base, "admin@example.com")
-                for name, path in [("review-queue", "/review?status=all"), ("manage-programs", "/manage/programs")]:
+                ids = _demo_ids(app)
+                for name, path in [
+                    ("review-queue", "/review?status=all"),
+                    ("manage-programs", "/manage/programs"),
+                    ("roster", f"/progress/manage/intakes/{ids['intake']}/roster"),
+                    ("certificates", f"/certificates/manage/intakes/{ids['intake']}"),
+                ]:
                     page.goto(base + path)
                     page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
+                teacher = browser.new_context(locale="en-US", viewport={"width": 1200, "height": 800})
+                page = teacher.new_page()
+                _sign_in(page, base, "wang.fang@example.com")
+                page.get_by_role("button", name="English").click()
+                page.goto(base + "/progress")
+                page.screenshot(path=str(OUT / "progress.png"), full_page=True)
+                page.goto(base + f"/verify/{ids['code']}")
+                page.screenshot(path=str(OUT / "verify.png"), full_page=True)
                 phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
                                             is_mobile=True, device_scale_factor=1)
                 page = phone.new_page()
