@@ -7,7 +7,6 @@ import statistics
 import subprocess
 import tempfile
 import time
-from datetime import date
 from pathlib import Path
 
 from bench import Row
@@ -19,6 +18,7 @@ from course_portal.certificates.pdf import (
     render_html,
     warm_up,
 )
+from course_portal.certificates.specimen import specimen_snapshot
 
 #: targets of issue 5, point 12, on the 2-core machine
 TARGET_MEDIAN_MS = 100
@@ -44,29 +44,6 @@ CHROMIUM_FLAGS = [
 VERIFY_URL = "https://courses.spbstu.ru/verify/Zx3kP9q2Lm7Rt5Vb8Nw1Yc4Hd6Jf0Ga"
 
 
-def sample_snapshot() -> CertificateSnapshot:
-    """A typical certificate: the Investment Ecosystem program, a teacher from Tianshui."""
-    return CertificateSnapshot(
-        registry_number="IE-2026-0001",
-        name_zh="欧阳娜娜",
-        name_latin="OUYANG Nana",
-        name_ru="Оуян Нана",
-        partner_university_en="Tianshui Pedagogical University",
-        partner_university_zh="天水师范学院",
-        partner_university_ru="Тяньшуйский педагогический университет",
-        program_title_ru="Инвестиционная экосистема",
-        program_title_en="Investment Ecosystem",
-        program_title_zh="投资生态系统",
-        institute_name_ru="Институт промышленного менеджмента, экономики и торговли",
-        institute_name_en="Institute of Industrial Management, Economics and Trade",
-        institute_name_zh="工业管理、经济与贸易学院",
-        hours=72,
-        starts_on=date(2026, 3, 1),
-        ends_on=date(2026, 6, 30),
-        result="passed",
-        issued_on=date(2026, 7, 3),
-        issued_by="Иванова А. А.",
-    )
 
 
 def standalone_html(snapshot: CertificateSnapshot) -> str:
@@ -133,7 +110,7 @@ def time_chromium(snapshot: CertificateSnapshot) -> dict | None:
 
 def bench_render() -> list[Row]:
     """Rows: WeasyPrint median, p95, first render and size; Chromium median and size; the ratio."""
-    snapshot = sample_snapshot()
+    snapshot = specimen_snapshot()
     weasy = time_weasyprint(snapshot)
     chromium = time_chromium(snapshot)
     rows = [

@@ -2,49 +2,24 @@
 
 from __future__ import annotations
 
-import dataclasses
 import shutil
 import threading
-from datetime import date
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from course_portal.certificates.pdf import CertificateSnapshot, render_certificate
+from course_portal.certificates.specimen import specimen_snapshot
 
 VERIFY_URL = "http://portal.test/verify/Zx3kP9q2Lm7Rt5Vb8Nw1Yc4Hd6Jf0Ga"
 
 
-def sample_snapshot(**changes) -> CertificateSnapshot:
-    """A complete certificate of the Investment Ecosystem program, with any fields changed."""
-    snapshot = CertificateSnapshot(
-        registry_number="IE-2026-0001",
-        name_zh="欧阳娜娜",
-        name_latin="OUYANG Nana",
-        name_ru="Оуян Нана",
-        partner_university_en="Tianshui Pedagogical University",
-        partner_university_zh="天水师范学院",
-        partner_university_ru="Тяньшуйский педагогический университет",
-        program_title_ru="Инвестиционная экосистема",
-        program_title_en="Investment Ecosystem",
-        program_title_zh="投资生态系统",
-        institute_name_ru="Институт промышленного менеджмента, экономики и торговли",
-        institute_name_en="Institute of Industrial Management, Economics and Trade",
-        institute_name_zh="工业管理、经济与贸易学院",
-        hours=72,
-        starts_on=date(2026, 3, 1),
-        ends_on=date(2026, 6, 30),
-        result="passed",
-        issued_on=date(2026, 7, 3),
-        issued_by="Иванова А. А.",
-    )
-    return dataclasses.replace(snapshot, **changes)
 
 
 @pytest.fixture(scope="session")
 def snapshot() -> CertificateSnapshot:
     """The sample snapshot."""
-    return sample_snapshot()
+    return specimen_snapshot()
 
 
 @pytest.fixture(scope="session")

@@ -15,7 +15,8 @@ from weasyprint.urls import fetch as weasyprint_fetch
 from course_portal.certificates import pdf
 from course_portal.certificates.fetcher import STATIC_DIR, StaticOnlyURLFetcher, URLRefused
 from course_portal.certificates.pdf import render_certificate, render_html
-from tests.certificates.conftest import VERIFY_URL, sample_snapshot
+from course_portal.certificates.specimen import specimen_snapshot
+from tests.certificates.conftest import VERIFY_URL
 
 PASSWD = "file:///etc/passwd"
 
@@ -71,7 +72,7 @@ def fetched(monkeypatch):
 )
 def test_markup_in_a_snapshot_is_printed_not_fetched(field, payload, http_server, fetched):
     text = payload.format(port=http_server.port)
-    snapshot = sample_snapshot(**{field: text})
+    snapshot = specimen_snapshot(**{field: text})
 
     html = render_html(snapshot, VERIFY_URL)
     assert text not in html
@@ -108,7 +109,7 @@ def test_a_refused_url_stops_the_certificate(monkeypatch):
         pdf, "render_html", lambda *a, **k: f'<html><body><img src="{PASSWD}"></body></html>'
     )
     with pytest.raises(pdf.CertificateRenderError, match="passwd"):
-        render_certificate(sample_snapshot(), VERIFY_URL)
+        render_certificate(specimen_snapshot(), VERIFY_URL)
 
 
 @pytest.mark.parametrize(

@@ -24,7 +24,8 @@ from course_portal.certificates.pdf import (
     render_html,
     render_text_sample,
 )
-from tests.certificates.conftest import VERIFY_URL, sample_snapshot
+from course_portal.certificates.specimen import specimen_snapshot
+from tests.certificates.conftest import VERIFY_URL
 
 
 def pdffonts(poppler, data: bytes) -> list[dict]:
@@ -128,7 +129,7 @@ def _render_unchecked(html: str) -> bytes:
 
 def test_a_rare_character_falls_back_to_the_system_noto(poppler):
     assert missing_glyphs("司马玥") == []
-    data = render_certificate(sample_snapshot(name_zh="司马玥"), VERIFY_URL)
+    data = render_certificate(specimen_snapshot(name_zh="司马玥"), VERIFY_URL)
     names = " ".join(f["name"] for f in pdffonts(poppler, data))
     assert "Noto-Serif-CJK-SC" in names, names
 
@@ -194,7 +195,7 @@ def test_qr_code_is_an_image_with_alt_text(certificate_pdf, snapshot):
 def test_a_character_no_font_covers_is_refused_by_name(text, named):
     assert missing_glyphs(text) == [text[-1]]
     with pytest.raises(UnrenderableText) as caught:
-        render_certificate(sample_snapshot(name_zh=text), VERIFY_URL)
+        render_certificate(specimen_snapshot(name_zh=text), VERIFY_URL)
     assert named in str(caught.value)
     assert caught.value.chars == [text[-1]]
 
@@ -208,7 +209,7 @@ def test_notdef_warnings_during_rendering_become_the_same_error(monkeypatch):
     # a gap between the up-front check and the fonts WeasyPrint really uses is still caught
     monkeypatch.setattr(pdf, "check_renderable", lambda *args: None)
     with pytest.raises(UnrenderableText) as caught:
-        render_certificate(sample_snapshot(name_latin="OUYANG \ua840"), VERIFY_URL)
+        render_certificate(specimen_snapshot(name_latin="OUYANG \ua840"), VERIFY_URL)
     assert caught.value.chars == ["\ua840"]
 
 
@@ -248,7 +249,7 @@ def test_threads_share_the_engine_and_each_get_a_whole_pdf(snapshot):
 
 
 def test_long_titles_use_the_compact_layout_and_absurd_ones_are_refused():
-    long = sample_snapshot(
+    long = specimen_snapshot(
         program_title_ru=("Инвестиционная экосистема и цифровая трансформация " * 3)[:150],
         program_title_en=("Investment ecosystem and digital transformation " * 4)[:150],
         program_title_zh=("投资生态系统与数字化转型" * 7)[:80],
@@ -258,7 +259,7 @@ def test_long_titles_use_the_compact_layout_and_absurd_ones_are_refused():
     assert 'class="compact"' in html
     assert len(PdfReader(io.BytesIO(render_certificate(long, VERIFY_URL))).pages) == 1
     with pytest.raises(CertificateLayoutError, match="IE-2026-0001"):
-        render_certificate(sample_snapshot(program_title_en="Investment " * 300), VERIFY_URL)
+        render_certificate(specimen_snapshot(program_title_en="Investment " * 300), VERIFY_URL)
 
 
 def test_snapshot_round_trips_through_json(snapshot):
@@ -275,7 +276,7 @@ def test_snapshot_round_trips_through_json(snapshot):
 )
 def test_snapshot_refuses_wrong_values(changes):
     with pytest.raises(ValueError):
-        sample_snapshot(**changes)
+        specimen_snapshot(**changes)
 
 
 def test_snapshot_from_dict_refuses_unknown_fields(snapshot):
@@ -286,5 +287,5 @@ def test_snapshot_from_dict_refuses_unknown_fields(snapshot):
 def test_result_words_in_three_languages(snapshot):
     html = render_html(snapshot, VERIFY_URL)
     assert "зачтено" in html and "passed" in html and "合格" in html
-    odd = render_html(sample_snapshot(result="audited"), VERIFY_URL)
+    odd = render_html(specimen_snapshot(result="audited"), VERIFY_URL)
     assert odd.count("audited") == 3
