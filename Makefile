@@ -19,14 +19,17 @@ BABEL_KEYWORDS := -k _l -k lazy_gettext
 # the tests also drive Chromium and read PDFs with poppler.
 RUN_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core fontconfig
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
+# the page benchmark loads gunicorn with wrk
+BENCH_PACKAGES := $(TEST_PACKAGES) wrk
 
-.PHONY: help run test test-fast lint screenshots bench translations system-packages-run system-packages-test venv clean
+.PHONY: help run test test-fast lint screenshots bench translations system-packages-run system-packages-test system-packages-bench venv clean
 
 help:
 	@echo "make run    install, upgrade the database, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test   install and run the whole test suite (browser tests included)"
 	@echo "make lint   ruff"
-	@echo "make bench  benchmarks: certificate rendering against headless Chromium"
+	@echo "make bench  benchmarks: certificate rendering against headless Chromium, key pages under"
+	@echo "            gunicorn + wrk on generated data (BENCH_SCALE=1: 20,000 applications)"
 	@echo "make translations   extract the messages and update the zh and ru catalogs"
 
 # --- installation -----------------------------------------------------------
@@ -36,6 +39,9 @@ system-packages-run:
 
 system-packages-test:
 	@PACKAGES="$(TEST_PACKAGES)" bash scripts/system-packages.sh
+
+system-packages-bench:
+	@PACKAGES="$(BENCH_PACKAGES)" bash scripts/system-packages.sh
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; this is " + sys.version.split()[0])'
@@ -82,8 +88,9 @@ screenshots: system-packages-test venv $(MO_FILES)
 lint: venv
 	$(BIN)/ruff check course_portal tests bench
 
-# speed as ratios measured side by side in one run (never asserted as a time in a test)
-bench: system-packages-test venv
+# speed as ratios measured side by side in one run (never asserted as a time in a test);
+# BENCH_SCALE, BENCH_DATABASE_URL, BENCH_WORKERS, BENCH_SECONDS: see bench/pages.py
+bench: system-packages-bench venv $(MO_FILES)
 	$(BIN)/python -m bench
 
 clean:

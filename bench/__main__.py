@@ -6,11 +6,14 @@ import argparse
 import sys
 from collections.abc import Callable
 
-from bench import Row, render
+from bench import Row, deadline, issuing, pages, render
 
 #: name -> function returning rows; add a benchmark by adding a line here
 BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
     "render": render.bench_render,
+    "pages": pages.bench_pages,
+    "issuing": issuing.bench_issuing,
+    "deadline": deadline.bench_deadline,
 }
 
 

@@ -1,0 +1,116 @@
+"""Bulk issuing throughput: certificate batches run by one and by two RQ workers (real PDFs).
+
+Needs Redis at 127.0.0.1:6379 (database 14 is used and emptied); the row is skipped otherwise.
+Each run queues one batch per intake for two intakes, starts the workers in burst mode and times
+them until the queue is empty, worker start-up included.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import Row
+from bench.generate import COORDINATOR_EMAIL, generate
+from bench.pages import ROOT, server_env
+
+REDIS_URL = "redis://127.0.0.1:6379/14"
+SCALE = 0.1
+
+
+def redis_reachable() -> bool:
+    """True when something answers on Redis's port on loopback."""
+    try:
+        with socket.create_connection(("127.0.0.1", 6379), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def _queue_batches(app, intake_ids: list[int]) -> int:
+    """Start and enqueue one batch per intake; how many certificates they will try."""
+    from rq import Queue
+    from sqlalchemy import select
+
+    from course_portal.accounts.models import User
+    from course_portal.catalog.models import Intake
+    from course_portal.certificates import jobs
+    from course_portal.core.jobs import QUEUE_NAME, redis_connection
+    from course_portal.extensions import db
+
+    with app.app_context():
+        Queue(QUEUE_NAME, connection=redis_connection()).empty()
+        actor = db.session.scalar(select(User).where(User.email == COORDINATOR_EMAIL))
+        batches = [jobs.start_batch(db.session.get(Intake, i), actor) for i in intake_ids]
+        db.session.commit()
+        for batch in batches:
+            jobs.enqueue_batch(batch)
+        return sum(batch.total for batch in batches)
+
+
+def _issued(app, intake_ids: list[int]) -> int:
+    from sqlalchemy import func, select
+
+    from course_portal.certificates.models import IssueBatch
+    from course_portal.extensions import db
+
+    with app.app_context():
+        return db.session.scalar(select(func.coalesce(func.sum(IssueBatch.issued), 0))
+                                 .where(IssueBatch.intake_id.in_(intake_ids)))
+
+
+def _candidate_intakes(app) -> list[int]:
+    """Finished intakes with the most applications that can still get a certificate."""
+    from sqlalchemy import select
+
+    from course_portal.catalog.models import Intake
+    from course_portal.certificates import services
+    from course_portal.extensions import db
+
+    with app.app_context():
+        counts = [(len(services.issuable(intake)), intake.id)
+                  for intake in db.session.scalars(select(Intake))]
+    return [intake_id for count, intake_id in sorted(counts, reverse=True) if count][:4]
+
+
+def bench_issuing() -> list[Row]:
+    """Certificates per second with one and with two workers."""
+    if not redis_reachable():
+        return [Row("bulk issuing", "skipped: no Redis at 127.0.0.1:6379")]
+    from course_portal import create_app
+
+    work = tempfile.mkdtemp(prefix="bench-issuing-")
+    database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{work}/issuing.sqlite3"
+    generate(database_url, SCALE, log=lambda _message: None)
+    instance = os.path.join(work, "instance")
+    app = create_app({"ENV": "testing", "DATABASE_URL": database_url, "INSTANCE_PATH": instance,
+                      "REDIS_URL": REDIS_URL, "OUTBOX_DISPATCH": "off"})
+    intakes = _candidate_intakes(app)
+    if len(intakes) < 4:
+        return [Row("bulk issuing", "skipped: fewer than 4 intakes with issuable applications")]
+    env = server_env(database_url, instance)
+    env["COURSE_PORTAL_REDIS_URL"] = REDIS_URL
+    flask = str(Path(sys.executable).parent / "flask")
+    rows, rates = [], {}
+    for workers, pair in ((1, intakes[:2]), (2, intakes[2:4])):
+        total = _queue_batches(app, pair)
+        started = time.perf_counter()
+        processes = [subprocess.Popen(  # noqa: S603 (our own venv's flask)
+            [flask, "--app", "course_portal", "jobs", "worker", "--burst"], cwd=ROOT, env=env,
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(workers)]
+        for process in processes:
+            process.wait(timeout=600)
+        elapsed = time.perf_counter() - started
+        issued = _issued(app, pair)
+        rates[workers] = issued / elapsed
+        rows.append(Row(f"bulk issuing, {workers} RQ worker{'s' if workers > 1 else ''}",
+                        f"{issued}/{total} certificates in {elapsed:.1f} s = "
+                        f"{rates[workers]:.1f}/s (2 batches, start-up included)",
+                        ok=None if issued == total else False))
+    rows.append(Row("two workers against one", f"{rates[2] / rates[1]:.2f}x"))
+    return rows
