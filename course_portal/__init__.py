@@ -81,6 +81,7 @@ def register_blueprints(app: Flask) -> None:
     from course_portal.catalog.views import bp as catalog_bp
     from course_portal.certificates.views import bp as certificates_bp
     from course_portal.core.errors import init_app as init_errors
+    from course_portal.dashboard.views import bp as dashboard_bp
     from course_portal.enrollment.views import bp as enrollment_bp
     from course_portal.ops.views import bp as ops_bp
     from course_portal.progress.views import bp as progress_bp
@@ -91,6 +92,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(ops_bp)
     app.register_blueprint(certificates_bp)
     app.register_blueprint(progress_bp)
+    app.register_blueprint(dashboard_bp)
     init_errors(app)
 
 

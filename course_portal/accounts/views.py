@@ -151,6 +151,11 @@ def _token_problem(error: services.TokenError, kind: str):
 # --- sign-in ----------------------------------------------------------------------------
 
 
+def _home(user) -> str:
+    """Where a sign-in lands without a next page: staff on the dashboard, others on the catalog."""
+    return url_for("dashboard.index") if user.is_staff else url_for("catalog.index")
+
+
 @bp.route("/login", methods=["GET", "POST"])
 @public
 @limiter.limit(lambda: current_app.config["LOGIN_LIMIT_PER_IP"], methods=["POST"])
@@ -165,7 +170,7 @@ def login():
     """Sign in; one message for an unknown address, a wrong password and a disabled account."""
     target = request.args.get("next")
     if current_user.is_authenticated and request.method == "GET":
-        return redirect(safe_next(target, url_for("catalog.index")))
+        return redirect(safe_next(target, _home(current_user)))
     form = forms.LoginForm()
     if form.validate_on_submit():
         try:
@@ -180,7 +185,7 @@ def login():
         else:
             db.session.commit()
             _sign_in(user, remember=form.remember.data)
-            return redirect(safe_next(target, url_for("catalog.index")))
+            return redirect(safe_next(target, _home(user)))
     return render_template("accounts/login.html", form=form)
 
 

@@ -106,6 +106,8 @@ class Application(TimestampMixin, Base):
         Index("ix_applications_intake_id_status", "intake_id", "status"),
         Index("ix_applications_status", "status"),
         Index("ix_applications_funding_source", "funding_source"),
+        #: the dashboard's period filter (submitted between two dates)
+        Index("ix_applications_submitted_at", "submitted_at"),
     )
 
     @property

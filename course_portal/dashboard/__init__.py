@@ -1,0 +1,1 @@
+"""The coordinators' dashboard: figures, charts, the intake overview, reports and bulk email."""

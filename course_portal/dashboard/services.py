@@ -1,0 +1,295 @@
+"""The dashboard's figures, the intake overview and bulk email, in a fixed number of queries."""
+
+# Every figure is one aggregate query (GROUP BY), so a page costs the same whatever the number
+# of applications. Only queue_bulk_email() writes: rows in the outbox.
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import Select, distinct, func, select
+from sqlalchemy.orm import contains_eager, selectinload
+
+from course_portal.accounts.models import TeacherProfile, User
+from course_portal.catalog.models import Intake, PartnerUniversity, Program
+from course_portal.certificates.models import Certificate, CertificateStatus
+from course_portal.core.outbox import queue_email
+from course_portal.enrollment.models import Application, ApplicationStatus, FundingSource
+from course_portal.enrollment.queue import REVIEWABLE
+from course_portal.extensions import db
+from course_portal.progress import services as progress
+
+S = ApplicationStatus
+#: the statuses of teachers who take (or took) the course
+TAKING = (S.ENROLLED, S.COMPLETED, S.NOT_COMPLETED)
+#: an intake's overview lists upcoming dates this many days ahead
+UPCOMING_DAYS = 60
+
+
+@dataclass(frozen=True)
+class DashboardFilters:
+    """What the coordinator narrowed the dashboard to; None is "any"."""
+
+    program_id: int | None = None
+    intake_id: int | None = None
+    partner_id: int | None = None
+    #: a FundingSource value
+    funding: str | None = None
+    #: submitted on or after this day, on or before that one (the portal's time zone)
+    submitted_from: date | None = None
+    submitted_to: date | None = None
+
+    def queue_args(self, **extra) -> dict:
+        """The review queue's query arguments for these filters (the queue has no period)."""
+        args = {"program": self.program_id, "intake": self.intake_id,
+                "partner": self.partner_id, "funding": self.funding, **extra}
+        return {key: value for key, value in args.items() if value not in (None, "")}
+
+    def query_args(self) -> dict:
+        """The dashboard's own query arguments for these filters."""
+        args = {"program": self.program_id, "intake": self.intake_id,
+                "partner": self.partner_id, "funding": self.funding,
+                "submitted_from": self.submitted_from and self.submitted_from.isoformat(),
+                "submitted_to": self.submitted_to and self.submitted_to.isoformat()}
+        return {key: value for key, value in args.items() if value not in (None, "")}
+
+
+def _day_start(day: date) -> datetime:
+    """Midnight of the day in the portal's time zone, as an aware datetime."""
+    return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_app.config["PORTAL_TIMEZONE"]))
+
+
+def _applications(stmt: Select, filters: DashboardFilters, statuses=REVIEWABLE) -> Select:
+    """The statement over applications joined to intake and profile, narrowed to the filters."""
+    stmt = (
+        stmt.select_from(Application)
+        .join(Intake, Intake.id == Application.intake_id)
+        .outerjoin(TeacherProfile, TeacherProfile.user_id == Application.teacher_id)
+        .where(Application.status.in_(list(statuses)))
+    )
+    if filters.program_id is not None:
+        stmt = stmt.where(Intake.program_id == filters.program_id)
+    if filters.intake_id is not None:
+        stmt = stmt.where(Application.intake_id == filters.intake_id)
+    if filters.partner_id is not None:
+        stmt = stmt.where(TeacherProfile.partner_university_id == filters.partner_id)
+    if filters.funding:
+        try:
+            stmt = stmt.where(Application.funding_source == FundingSource(filters.funding))
+        except ValueError:
+            pass  # an unknown source narrows nothing, as in the queue
+    if filters.submitted_from is not None:
+        stmt = stmt.where(Application.submitted_at >= _day_start(filters.submitted_from))
+    if filters.submitted_to is not None:
+        stmt = stmt.where(
+            Application.submitted_at < _day_start(filters.submitted_to + timedelta(days=1)))
+    return stmt
+
+
+@dataclass
+class Bar:
+    """One bar of a chart: its label, its value, and where its number leads."""
+
+    label: str
+    value: int
+    url: str = ""
+    #: a second number shown beside the value ("of 20 seats")
+    of: int | None = None
+    key: str = ""
+
+
+@dataclass
+class Figures:
+    """Every figure of the dashboard, as plain numbers."""
+
+    by_status: dict[str, int] = field(default_factory=dict)
+    #: (intake, seats taken) for the intakes in view
+    seats: list[tuple[Intake, int]] = field(default_factory=list)
+    #: (partner id or None, partner, distinct teachers)
+    by_partner: list[tuple[PartnerUniversity | None, int]] = field(default_factory=list)
+    by_funding: dict[str | None, int] = field(default_factory=dict)
+    completed: int = 0
+    not_completed: int = 0
+    certificates: int = 0
+
+    @property
+    def applications(self) -> int:
+        """Every application in view (drafts are never counted)."""
+        return sum(self.by_status.values())
+
+    @property
+    def finished(self) -> int:
+        """Teachers whose intake closed: completed or not."""
+        return self.completed + self.not_completed
+
+    @property
+    def completion_percent(self) -> int | None:
+        """Completed of finished, in whole percent; None before any intake closed."""
+        return self.completed * 100 // self.finished if self.finished else None
+
+
+def figures(filters: DashboardFilters) -> Figures:
+    """The dashboard's figures under the filters, in six aggregate queries."""
+    result = Figures()
+    rows = db.session.execute(
+        _applications(select(Application.status, func.count(Application.id)), filters)
+        .group_by(Application.status)
+    )
+    result.by_status = {S(status).value: count for status, count in rows}
+    result.completed = result.by_status.get(S.COMPLETED.value, 0)
+    result.not_completed = result.by_status.get(S.NOT_COMPLETED.value, 0)
+
+    partner_rows = db.session.execute(
+        _applications(
+            select(TeacherProfile.partner_university_id,
+                   func.count(distinct(Application.teacher_id))), filters)
+        .group_by(TeacherProfile.partner_university_id)
+    ).all()
+    partners = {p.id: p for p in db.session.scalars(select(PartnerUniversity).where(
+        PartnerUniversity.id.in_([pid for pid, _ in partner_rows if pid is not None])))}
+    result.by_partner = sorted(
+        ((partners.get(pid), count) for pid, count in partner_rows),
+        key=lambda row: (-row[1], row[0].name_en if row[0] else "\uffff"),
+    )
+
+    rows = db.session.execute(
+        _applications(select(Application.funding_source, func.count(Application.id)), filters)
+        .group_by(Application.funding_source)
+    )
+    result.by_funding = {(FundingSource(s).value if s else None): count for s, count in rows}
+
+    result.certificates = db.session.scalar(
+        _applications(select(func.count(Certificate.id)), filters)
+        .join(Certificate, Certificate.application_id == Application.id)
+        .where(Certificate.status == CertificateStatus.ISSUED)
+    ) or 0
+
+    # seats: the intake's own counter, for the intakes the program/intake filters leave
+    intakes = select(Intake).join(Program, Program.id == Intake.program_id)
+    if filters.program_id is not None:
+        intakes = intakes.where(Intake.program_id == filters.program_id)
+    if filters.intake_id is not None:
+        intakes = intakes.where(Intake.id == filters.intake_id)
+    result.seats = [
+        (intake, intake.seats_taken)
+        for intake in db.session.scalars(
+            intakes.options(contains_eager(Intake.program))
+            .order_by(Intake.starts_on.desc(), Intake.id.desc()).limit(30))
+    ]
+    return result
+
+
+# --- the intake overview --------------------------------------------------------------------
+
+
+@dataclass
+class TeacherRow:
+    """One teacher of an intake: hours credited of the total and where they stand today."""
+
+    application: Application
+    ledger: progress.Ledger
+    standing: progress.Standing
+
+    @property
+    def at_risk(self) -> bool:
+        """True when attendance of the modules past is behind the rule, or something failed."""
+        return not self.standing.on_track
+
+    @property
+    def percent(self) -> int:
+        """Hours credited in percent of the total."""
+        total = self.ledger.hours_total
+        return self.ledger.hours_credited * 100 // total if total else 0
+
+
+@dataclass
+class Overview:
+    """An intake at a glance."""
+
+    intake: Intake
+    rows: list[TeacherRow]
+    upcoming: list[tuple[date, str, object]]
+    rules: object
+
+    @property
+    def at_risk(self) -> list[TeacherRow]:
+        """The teachers behind the rule."""
+        return [row for row in self.rows if row.at_risk]
+
+
+def _dated(ledger: progress.Ledger, intake: Intake) -> progress.Ledger:
+    """The ledger with the intake's own dates on modules that have none scheduled."""
+    # an unscheduled module is taught at the latest by the intake's end: once the intake is
+    # over, its attendance counts as past, so a teacher who missed it shows as at risk
+    return replace(ledger, lines=[
+        line if line.ends_on is not None
+        else replace(line, starts_on=intake.starts_on, ends_on=intake.ends_on)
+        for line in ledger.lines
+    ])
+
+
+def intake_overview(intake: Intake, today: date) -> Overview:
+    """Every enrolled teacher's ledger and standing, and the dates ahead, in a few queries."""
+    applications = progress.roster_applications(intake, TAKING)
+    data = progress.load_intake_data(intake, [a.id for a in applications])
+    rows = []
+    for application in applications:
+        ledger = _dated(data.ledger(application.id), intake)
+        rows.append(TeacherRow(application, ledger, progress.standing(ledger, today)))
+    horizon = today + timedelta(days=UPCOMING_DAYS)
+    upcoming: list[tuple[date, str, object]] = []
+    modules = {m.id: m for m in data.modules}
+    for module_id, scheduled in data.schedule.items():
+        module = modules.get(module_id)
+        if module is None:
+            continue
+        if today <= scheduled.starts_on <= horizon:
+            upcoming.append((scheduled.starts_on, "module_starts", module))
+        if today <= scheduled.ends_on <= horizon:
+            upcoming.append((scheduled.ends_on, "module_ends", module))
+    for day, kind in ((intake.applications_close_on, "applications_close"),
+                      (intake.starts_on, "intake_starts"), (intake.ends_on, "intake_ends")):
+        if today <= day <= horizon:
+            upcoming.append((day, kind, None))
+    upcoming.sort(key=lambda item: (item[0], item[1]))
+    return Overview(intake=intake, rows=rows, upcoming=upcoming, rules=data.rules)
+
+
+def user_ids(filters: DashboardFilters, statuses=REVIEWABLE) -> Select:
+    """A statement of the distinct teachers' ids under the filters."""
+    return _applications(select(Application.teacher_id), filters, statuses)
+
+
+def recipients(filters: DashboardFilters, statuses) -> list[User]:
+    """The teachers the filters and statuses leave, each once, with their profile, by name."""
+    return list(db.session.scalars(
+        select(User)
+        .outerjoin(TeacherProfile, TeacherProfile.user_id == User.id)
+        .where(User.id.in_(user_ids(filters, statuses)), User.is_enabled.is_(True))
+        .options(selectinload(User.profile))
+        .order_by(TeacherProfile.family_name_latin, TeacherProfile.given_name_latin, User.id)
+    ))
+
+
+# --- bulk email -----------------------------------------------------------------------------
+
+
+def greeting_name(user: User) -> str:
+    """The name a message greets: 汉字 and pinyin for a teacher, else the display name."""
+    profile = user.profile
+    if profile is None:
+        return user.display_name or user.email
+    return f"{profile.name_zh} ({profile.name_latin})" if profile.name_zh else profile.name_latin
+
+
+def queue_bulk_email(recipients: list[User], subject: str, body: str) -> int:
+    """One message per teacher in the teacher's language, into the outbox; the caller commits."""
+    # the subject and body are the coordinator's words for everyone; bulk_message.txt adds a
+    # greeting and a footer in each teacher's language. The outbox keeps the subject on one line.
+    for user in recipients:
+        queue_email(user.email, "bulk_message", locale=user.locale, kind="dashboard.bulk",
+                    subject=subject, body=body, name=greeting_name(user))
+    return len(recipients)

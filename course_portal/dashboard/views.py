@@ -1,0 +1,207 @@
+"""The coordinators' dashboard: figures and charts, intake overview, reports and bulk email."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import ngettext
+
+from course_portal.accounts.models import Role
+from course_portal.catalog.models import Intake, PartnerUniversity
+from course_portal.catalog.services import portal_today
+from course_portal.core.i18n import current_language
+from course_portal.core.permissions import role_required
+from course_portal.core.web import form_view
+from course_portal.dashboard import reports, services
+from course_portal.dashboard.charts import bar_chart
+from course_portal.dashboard.forms import BulkEmailForm, DashboardFilterForm
+from course_portal.dashboard.services import Bar
+from course_portal.enrollment.models import FundingSource
+from course_portal.enrollment.queue import FUNDING_NAMES, REVIEWABLE, filter_choices, status_name
+from course_portal.extensions import db
+
+bp = Blueprint("dashboard", __name__)
+
+MIMETYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf",
+}
+
+
+def _fill_choices(form, choices) -> None:
+    """The program, intake and partner selects' choices."""
+    form.program.choices = [("", _("All programs"))] + [
+        (p.id, f"{p.code} · {p.t('title')}") for p in choices.programs]
+    form.intake.choices = [("", _("All intakes"))] + [
+        (i.id, f"{i.program.code} · {i.title}") for i in choices.intakes]
+    form.partner.choices = [("", _("All partner universities"))] + [
+        (p.id, p.t("name")) for p in choices.partners]
+
+
+def _queue(filters: services.DashboardFilters, **extra) -> str:
+    """The review queue narrowed to the dashboard's filters and the figure's own."""
+    return url_for("enrollment.review_queue", **filters.queue_args(**extra))
+
+
+def _charts(figures: services.Figures, filters: services.DashboardFilters) -> list[dict]:
+    """Each figure as a chart: its id, title, bars and the label of its number column."""
+    status_bars = [
+        Bar(str(status_name(s)), figures.by_status.get(s.value, 0),
+            _queue(filters, status=s.value), key=s.value)
+        for s in REVIEWABLE
+    ]
+    seat_bars = [
+        Bar(f"{intake.program.code} · {intake.title}", taken,
+            url_for("dashboard.intake", intake_id=intake.id), of=intake.capacity,
+            key=str(intake.id))
+        for intake, taken in figures.seats
+    ]
+    partner_bars = [
+        Bar(partner.t("name") if partner else _("No partner university"), count,
+            _queue(filters, partner=partner.id, status="all") if partner else "",
+            key=str(partner.id) if partner else "")
+        for partner, count in figures.by_partner
+    ]
+    funding_bars = [
+        Bar(str(FUNDING_NAMES[source]), figures.by_funding.get(source.value, 0),
+            _queue(filters, funding=source.value, status="all"), key=source.value)
+        for source in FundingSource
+    ]
+    if figures.by_funding.get(None):
+        funding_bars.append(Bar(_("Not chosen"), figures.by_funding[None]))
+    return [
+        {"id": "by-status", "title": _("Applications by status"), "bars": status_bars,
+         "column": _("Applications")},
+        {"id": "seats", "title": _("Seats filled per intake"), "bars": seat_bars,
+         "column": _("Seats filled of capacity")},
+        {"id": "by-partner", "title": _("Teachers per partner university"),
+         "bars": partner_bars, "column": _("Teachers")},
+        {"id": "by-funding", "title": _("Applications per funding source"),
+         "bars": funding_bars, "column": _("Applications")},
+    ]
+
+
+@bp.route("/dashboard")
+@role_required(Role.COORDINATOR)
+def index():
+    """Figures and charts of the applications, narrowed by program, intake, partner, period."""
+    choices = filter_choices()
+    form = DashboardFilterForm(request.args)
+    _fill_choices(form, choices)
+    form.reset_invalid()
+    filters = form.to_filters()
+    figures = services.figures(filters)
+    charts = _charts(figures, filters)
+    for chart in charts:
+        chart["svg"] = bar_chart(chart["bars"], chart["title"], chart["id"])
+    return render_template(
+        "dashboard/index.html", form=form, filters=filters, figures=figures, charts=charts,
+        queue_url=lambda **extra: _queue(filters, **extra),
+    )
+
+
+@bp.route("/dashboard/intakes/<int:intake_id>")
+@role_required(Role.COORDINATOR)
+def intake(intake_id: int):
+    """One intake at a glance: each teacher's hours, who is at risk, the dates ahead."""
+    found = db.session.get(Intake, intake_id)
+    if found is None:
+        abort(404)
+    overview = services.intake_overview(found, portal_today())
+    return render_template("dashboard/intake.html", overview=overview, intake=found,
+                           status_name=status_name)
+
+
+# --- reports --------------------------------------------------------------------------------
+
+
+def _download(report: reports.Report, fmt: str, name: str) -> Response:
+    """The report as a CSV, XLSX or PDF attachment."""
+    if fmt == "csv":
+        body = reports.report_csv(report)
+    elif fmt == "xlsx":
+        body = reports.report_xlsx(report)
+    else:
+        from course_portal.dashboard.pdf import render_report
+
+        labels = {
+            "university": _("Peter the Great St. Petersburg Polytechnic University"),
+            "generated": _("Made on %(day)s", day=portal_today().isoformat()),
+            "empty": _("Nothing to report."),
+        }
+        body = render_report(report, current_language(), labels)
+    response = Response(body, mimetype=MIMETYPES[fmt])
+    response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
+    return response
+
+
+@bp.route("/dashboard/reports")
+@role_required(Role.COORDINATOR)
+def report_list():
+    """The application-status report, and the partner universities' reports."""
+    choices = filter_choices()
+    return render_template("dashboard/reports.html", report=reports.status_report(),
+                           partners=choices.partners)
+
+
+@bp.route("/dashboard/reports/status.<any(csv, xlsx, pdf):fmt>")
+@role_required(Role.COORDINATOR)
+def status_report_file(fmt: str):
+    """The application-status report as a file."""
+    return _download(reports.status_report(), fmt, "application-status")
+
+
+def _partner(partner_id: int) -> PartnerUniversity:
+    partner = db.session.get(PartnerUniversity, partner_id)
+    if partner is None:
+        abort(404)
+    return partner
+
+
+@bp.route("/dashboard/reports/partners/<int:partner_id>")
+@role_required(Role.COORDINATOR)
+def partner_report(partner_id: int):
+    """One partner university's teachers across intakes."""
+    partner = _partner(partner_id)
+    return render_template("dashboard/partner_report.html", partner=partner,
+                           report=reports.partner_report(partner))
+
+
+@bp.route("/dashboard/reports/partners/<int:partner_id>.<any(csv, xlsx, pdf):fmt>")
+@role_required(Role.COORDINATOR)
+def partner_report_file(partner_id: int, fmt: str):
+    """One partner university's report as a file."""
+    partner = _partner(partner_id)
+    return _download(reports.partner_report(partner), fmt, f"partner-{partner.id}")
+
+
+# --- bulk email -----------------------------------------------------------------------------
+
+
+@bp.route("/dashboard/email", methods=["GET", "POST"])
+@role_required(Role.COORDINATOR)
+@form_view
+def bulk_email():
+    """Write to the teachers of an intake or a filtered set: preview first, then send."""
+    choices = filter_choices()
+    if request.method == "POST":
+        form = BulkEmailForm()
+    else:  # a link from an intake's overview fills in the intake
+        form = BulkEmailForm(formdata=request.args or None)
+    _fill_choices(form, choices)
+    if form.validate_on_submit() and request.form.get("action") != "edit":
+        recipients = services.recipients(form.to_filters(), form.statuses())
+        if request.form.get("action") == "send" and recipients:
+            services.queue_bulk_email(recipients, form.subject.data, form.body.data)
+            db.session.commit()
+            flash(ngettext("%(num)d message queued.", "%(num)d messages queued.",
+                           len(recipients)), "success")
+            return redirect(url_for("dashboard.bulk_email"))
+        sample = recipients[0] if recipients else None
+        preview = render_template(
+            "email/bulk_message.txt", subject=form.subject.data, body=form.body.data,
+            name=services.greeting_name(sample) if sample else _("Name of the teacher"))
+        return render_template("dashboard/email_preview.html", form=form,
+                               recipients=recipients, preview=preview)
+    return render_template("dashboard/email.html", form=form)
