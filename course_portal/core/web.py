@@ -39,7 +39,10 @@ def form_view(view: Callable) -> Callable:
     return csrf.exempt(view)
 
 
-def _format_day(value: date | None, style: str = "medium") -> str:
+def _format_day(value: date | str | None, style: str = "medium") -> str:
+    """A date in the reader's format; ISO strings (frozen certificate snapshots) too."""
+    if isinstance(value, str):
+        value = date.fromisoformat(value) if value else None
     return format_date(value, style) if value else ""
 
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import io
+from datetime import date
 
 import pytest
+from babel.dates import format_date
 from pypdf import PdfReader
 
 from course_portal.certificates import services
@@ -45,6 +47,9 @@ def test_the_page_shows_every_field_the_status_and_the_checksum(client, certific
         assert str(s[key]) in page, key
     assert f"<dd>{s['hours']}</dd>" in page
     assert "Valid" in page
+    # dates read in the reader's format, with the ISO date kept for machines
+    assert f'<time datetime="{s["issued_on"]}">' in page
+    assert format_date(date.fromisoformat(s["issued_on"]), "medium", locale="en") in page
     # printed in four breakable pieces, which copy as one
     assert certificate.pdf_sha256 in page.replace("<wbr>", "")
 
