@@ -101,6 +101,7 @@ def main() -> None:
                 _sign_in(page, base, "admin@example.com")
                 ids = _demo_ids(app)
                 for name, path in [
+                    ("dashboard", "/dashboard"),
                     ("review-queue", "/review?status=all"),
                     ("manage-programs", "/manage/programs"),
                     ("roster", f"/progress/manage/intakes/{ids['intake']}/roster"),
