@@ -321,6 +321,12 @@ def confirm_email(token: str) -> User:
 # --- sign-in ----------------------------------------------------------------------------
 
 
+def sign_out_everywhere(user: User) -> None:
+    """End every session and remember-me cookie of the user, on every device."""
+    user.end_all_sessions()
+    log.info("user %s signed out everywhere", user.id)
+
+
 def authenticate(email: str, password: str) -> User:
     """The user these credentials sign in, with last_login_at set; LoginRefused otherwise.
 

@@ -192,8 +192,10 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
-    """Sign out (POST only, with the global CSRF check); the language choice stays."""
+    """Sign out everywhere (POST only, with the global CSRF check); the language choice stays."""
     language = current_user.locale
+    services.sign_out_everywhere(current_user)
+    db.session.commit()
     session.clear()
     logout_user()  # after clear(): it marks the remember-me cookie for deletion in the session
     session["locale"] = language

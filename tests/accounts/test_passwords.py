@@ -246,3 +246,18 @@ def test_only_the_hash_of_a_reset_token_is_stored(client, db, teacher):
     assert stored.purpose == "reset_password"
     assert token not in stored.token_hash
     assert len(token) >= 43
+
+
+def test_signing_out_ends_the_sessions_on_every_device(app, db, teacher):
+    laptop, phone = app.test_client(), app.test_client()
+    sign_in(laptop, "wang.fang@example.edu.cn", PASSWORD)
+    sign_in(phone, "wang.fang@example.edu.cn", PASSWORD, remember=True)
+    assert phone.get("/profile").status_code == 200
+
+    laptop.post("/logout")
+
+    assert laptop.get("/profile").status_code == 302
+    assert phone.get("/profile").status_code == 302
+    phone.delete_cookie("session")
+    assert phone.get("/profile").status_code == 302  # the remember-me cookie ended too
+    assert sign_in(phone, "wang.fang@example.edu.cn", PASSWORD).status_code == 302
