@@ -33,6 +33,7 @@ from course_portal.certificates.pdf import (
     describe_character,
     render_certificate,
 )
+from course_portal.core.names import greeting_name
 from course_portal.core.outbox import queue_email
 from course_portal.db import utcnow
 from course_portal.enrollment.models import Application, ApplicationStatus
@@ -332,18 +333,6 @@ def reissue(certificate: Certificate, actor: User | None, reason: str) -> Certif
 # --- emails ---------------------------------------------------------------------------------
 
 
-def _greeting_name(teacher: User, locale: str) -> str:
-    """汉字 for Chinese, the Russian spelling for Russian when given, else the passport name."""
-    profile = teacher.profile
-    if profile is None:
-        return teacher.name
-    if locale == "zh" and profile.name_zh:
-        return profile.name_zh
-    if locale == "ru" and profile.name_ru:
-        return profile.name_ru
-    return profile.name_latin
-
-
 def notify(certificate: Certificate, event: str) -> None:
     """Queue templates/email/certificate_<event>.txt to the teacher, in the teacher's language."""
     teacher = certificate.application.teacher
@@ -357,7 +346,7 @@ def notify(certificate: Certificate, event: str) -> None:
         f"certificate_{event}",
         locale=locale,
         kind=f"certificate.{event}",
-        teacher_name=_greeting_name(teacher, locale),
+        teacher_name=greeting_name(teacher, locale),
         program_title=program.t("title", locale),
         certificate=certificate,
         replaces=certificate.replaces,

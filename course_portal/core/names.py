@@ -91,3 +91,15 @@ def person_name(profile: NamedPerson | None, both: bool = True) -> Markup:
     if language == "zh":
         return Markup("{}（{}）").format(first, second)
     return Markup("{} ({})").format(first, second)
+
+
+def greeting_name(user, language: str) -> str:
+    """The name an email greets a user by: 汉字 in Chinese, the Russian spelling in Russian."""
+    profile = user.profile
+    if profile is None:
+        return user.name
+    if language == "zh" and profile.name_zh:
+        return profile.name_zh
+    if language == "ru" and profile.name_ru:
+        return profile.name_ru
+    return profile.name_latin

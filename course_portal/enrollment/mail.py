@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app
 
 from course_portal.accounts.models import User
+from course_portal.core.names import greeting_name
 from course_portal.core.outbox import queue_email
 from course_portal.enrollment.models import Application, ApplicationStatus
 
@@ -16,18 +17,6 @@ def application_url(application: Application) -> str:
     """The absolute link to the application's page, from config BASE_URL."""
     base = current_app.config["BASE_URL"].rstrip("/")
     return base + APPLICATION_PATH.format(id=application.id)
-
-
-def _greeting_name(teacher: User, locale: str) -> str:
-    """汉字 for Chinese, the Russian spelling for Russian when given, else the passport name."""
-    profile = teacher.profile
-    if profile is None:
-        return teacher.name
-    if locale == "zh" and profile.name_zh:
-        return profile.name_zh
-    if locale == "ru" and profile.name_ru:
-        return profile.name_ru
-    return profile.name_latin
 
 
 def notify_teacher(
@@ -48,7 +37,7 @@ def notify_teacher(
         f"application_{to.value}",
         locale=locale,
         kind=f"application.{to.value}",
-        teacher_name=_greeting_name(teacher, locale),
+        teacher_name=greeting_name(teacher, locale),
         program_title=intake.program.t("title", locale),
         intake=intake,
         application=application,
