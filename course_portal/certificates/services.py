@@ -95,8 +95,15 @@ def verify_url(code: str) -> str:
 
 
 def new_verification_code() -> str:
-    """An unguessable code: 24 random bytes (192 bits), URL-safe."""
-    return secrets.token_urlsafe(24)
+    """An unguessable code: 24 random bytes (192 bits), URL-safe, starting with a letter or digit.
+
+    A code starting with "-" would be read as a formula by spreadsheets, so the registry export
+    would have to prefix it with a quote and the exported code would no longer match.
+    """
+    while True:
+        code = secrets.token_urlsafe(24)
+        if code[0].isalnum():
+            return code
 
 
 def valid_certificate(application: Application) -> Certificate | None:

@@ -238,3 +238,9 @@ def test_the_emails_are_in_the_teachers_language(intake, coordinator):
     [mail] = outbox("certificate.issued")
     assert mail.to_address == application.teacher.email
     assert any("\u4e00" <= ch <= "\u9fff" for ch in mail.subject + mail.body_text)
+
+
+def test_verification_codes_never_start_with_a_spreadsheet_formula_character(app):
+    codes = [services.new_verification_code() for _ in range(2000)]
+    assert all(code[0].isalnum() and len(code) == 32 for code in codes)
+    assert len(set(codes)) == len(codes)
