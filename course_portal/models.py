@@ -1,8 +1,9 @@
 """Every feature's models, imported so that Alembic and the tests see all tables."""
 
-from course_portal.accounts.models import AccountToken, TeacherProfile, User
+from course_portal.accounts.models import AccountToken, RecoveryCode, TeacherProfile, User
 from course_portal.catalog.models import Institute, Intake, Module, PartnerUniversity, Program
 from course_portal.certificates.models import Certificate, IssueBatch, RegistryCounter
+from course_portal.core.audit import AuditEvent
 from course_portal.core.outbox import OutboxMessage
 from course_portal.enrollment.models import Application, ApplicationEvent, Document, IntakeQuota
 from course_portal.progress.models import (
@@ -16,6 +17,7 @@ from course_portal.progress.models import (
 __all__ = [
     "AccountToken",
     "Application",
+    "AuditEvent",
     "ApplicationEvent",
     "Certificate",
     "Document",
@@ -31,6 +33,7 @@ __all__ = [
     "PartnerUniversity",
     "Program",
     "ProgramRules",
+    "RecoveryCode",
     "RegistryCounter",
     "ResultChange",
     "TeacherProfile",

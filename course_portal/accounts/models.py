@@ -7,7 +7,7 @@ import secrets
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_portal.db import Base, TimestampMixin, str_enum, utcnow
@@ -19,6 +19,8 @@ class Role(enum.StrEnum):
     TEACHER = "teacher"
     COORDINATOR = "coordinator"
     ADMIN = "admin"
+    #: read-only staff of one partner university: sees that university's teachers only
+    PARTNER_LIAISON = "partner_liaison"
 
 
 class AcademicTitle(enum.StrEnum):
@@ -40,6 +42,12 @@ class User(UserMixin, TimestampMixin, Base):
     """Anyone who signs in: a teacher, a coordinator or an admin."""
 
     __tablename__ = "users"
+    __table_args__ = (
+        CheckConstraint(
+            "role <> 'partner_liaison' OR partner_university_id IS NOT NULL",
+            name="liaison_has_partner",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     #: stored lower-cased, so uniqueness is case-insensitive on every database
@@ -60,9 +68,21 @@ class User(UserMixin, TimestampMixin, Base):
     locale: Mapped[str] = mapped_column(String(8), default="en")
     #: shown to staff; teachers' names live in their profile
     display_name: Mapped[str] = mapped_column(String(200), default="")
+    #: the partner university a partner liaison reports for; empty for everyone else
+    partner_university_id: Mapped[int | None] = mapped_column(
+        ForeignKey("partner_universities.id"), index=True
+    )
+    #: base32 TOTP secret; set while enrolling, confirmed once totp_enabled_at is set
+    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    totp_enabled_at: Mapped[datetime | None]
+    #: the last time step a code was accepted for, so a code cannot be used twice
+    totp_last_step: Mapped[int | None]
 
     profile: Mapped[TeacherProfile | None] = relationship(
         back_populates="user", uselist=False, cascade="all, delete-orphan"
+    )
+    partner_university: Mapped[PartnerUniversity | None] = relationship(  # noqa: F821
+        foreign_keys=[partner_university_id]
     )
 
     @property
@@ -138,6 +158,19 @@ class TeacherProfile(TimestampMixin, Base):
     def name_latin(self) -> str:
         """The passport name: FAMILY Given."""
         return f"{self.family_name_latin.upper()} {self.given_name_latin}"
+
+
+class RecoveryCode(Base):
+    """A one-time code that signs a staff member in when their authenticator is lost."""
+
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    #: SHA-256 of the code; the code itself is shown once, when it is made
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    used_at: Mapped[datetime | None]
 
 
 class AccountToken(Base):
