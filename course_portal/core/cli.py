@@ -14,7 +14,7 @@ outbox_cli = AppGroup("outbox", help="The email outbox.")
 
 @outbox_cli.command("send")
 def send_command() -> None:
-    """Send every message that is due."""
+    """Send every message that is due; exits 1 when some could not be sent."""
     total = {"sent": 0, "failed": 0, "kept": 0}
     while True:
         counts = send_pending()
@@ -25,6 +25,11 @@ def send_command() -> None:
     click.echo(f"sent {total['sent']}, failed {total['failed']}, kept {total['kept']}")
     if total["kept"]:
         click.echo("COURSE_PORTAL_MAIL_SERVER is not set: messages are kept until it is.")
+    if total["failed"]:
+        # a timer or cron job running this shows the failure; `flask outbox status` tells more
+        click.echo("Some messages were not sent; see the log. They are retried unless refused "
+                   "for good.", err=True)
+        raise SystemExit(1)
 
 
 @outbox_cli.command("status")

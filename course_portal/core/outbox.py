@@ -115,6 +115,21 @@ def _smtp_send(message: OutboxMessage) -> None:
         smtp.send_message(email, to_addrs=[message.to_address])
 
 
+def is_permanent_failure(exc: Exception) -> bool:
+    """True when the server refused this message for good (5xx): retrying cannot help.
+
+    A refused recipient or a rejected message is the message's fault; a refused sign-in or
+    sender is the configuration's, which an operator fixes, so those are retried.
+    """
+    if isinstance(exc, ValueError):
+        return True
+    if isinstance(exc, smtplib.SMTPRecipientsRefused):
+        return all(code >= 500 for code, _ in exc.recipients.values())
+    if isinstance(exc, smtplib.SMTPDataError):
+        return exc.smtp_code >= 500
+    return False
+
+
 def _claim(message_id: int, now: datetime) -> bool:
     """Take a message for this sender; False when another sender holds it or it is done."""
     result = db.session.execute(
@@ -169,8 +184,7 @@ def send_pending(limit: int = 200) -> dict[str, int]:
             message.attempts += 1
             message.last_error = f"{type(exc).__name__}: {exc}"[:1000]
             message.claimed_until = None
-            # a ValueError is the message itself (a bad address or header): retrying cannot help
-            if isinstance(exc, ValueError) or message.attempts >= max_attempts:
+            if is_permanent_failure(exc) or message.attempts >= max_attempts:
                 message.failed_at = utcnow()
                 log.error("giving up on message %s after %s attempts: %s",
                           message.id, message.attempts, message.last_error)
