@@ -16,9 +16,9 @@ MO_FILES := translations/zh/LC_MESSAGES/messages.mo translations/ru/LC_MESSAGES/
 BABEL_KEYWORDS := -k _l -k lazy_gettext
 
 # Debian packages: WeasyPrint's text stack with fast font subsetting and a CJK font;
-# the tests also drive Chromium and read PDFs with poppler.
+# the tests also drive Chromium, read PDFs with poppler and run deploy/nginx.conf in nginx.
 RUN_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core fontconfig
-TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils nginx-light
 # the page benchmark loads gunicorn with wrk
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk
 
