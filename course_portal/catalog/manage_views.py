@@ -8,6 +8,7 @@ from flask_login import current_user
 
 from course_portal.accounts.models import Role
 from course_portal.catalog import forms, services
+from course_portal.catalog import intakes as intake_services
 from course_portal.catalog.errors import CatalogError
 from course_portal.catalog.models import Intake, Program
 from course_portal.catalog.views import bp
@@ -174,7 +175,7 @@ def manage_intakes(program_id: int):
         "catalog/manage/intakes.html",
         program=program,
         intakes=intakes,
-        quotas=services.quotas_by_intake(intakes),
+        quotas=intake_services.quotas_by_intake(intakes),
         today=services.portal_today(),
     )
 
@@ -201,7 +202,7 @@ def _intake_page(program: Program, intake: Intake | None):
     if request.method == "POST":
         form = forms.IntakeForm()
     else:
-        current = services.quotas_of(intake) if intake is not None else {}
+        current = intake_services.quotas_of(intake) if intake is not None else {}
         quota_rows = [
             {"partner_university_id": partner.id,
              "seats": current[partner.id].seats if partner.id in current else None}
@@ -218,7 +219,8 @@ def _intake_page(program: Program, intake: Intake | None):
             entry.form.partner_university_id.data: entry.form.seats.data for entry in form.quotas
         }
         try:
-            saved = services.save_intake(program, intake, actor=_actor(), quotas=quotas, **values)
+            saved = intake_services.save_intake(program, intake, actor=_actor(), quotas=quotas,
+                                                **values)
         except CatalogError as error:
             db.session.rollback()
             _put_errors(form, error)
@@ -226,7 +228,7 @@ def _intake_page(program: Program, intake: Intake | None):
             db.session.commit()
             flash(_("The intake “%(title)s” is saved.", title=saved.title), "success")
             return redirect(url_for("catalog.manage_intakes", program_id=program.id))
-    taken = services.quotas_of(intake) if intake is not None else {}
+    taken = intake_services.quotas_of(intake) if intake is not None else {}
     return render_template(
         "catalog/manage/intake_form.html",
         form=form,
@@ -245,7 +247,7 @@ def manage_intake_open(program_id: int, intake_id: int):
     choice = request.form.get("is_open")
     if choice not in {"0", "1"}:
         abort(400)
-    services.set_intake_open(intake, choice == "1", actor=_actor())
+    intake_services.set_intake_open(intake, choice == "1", actor=_actor())
     db.session.commit()
     if intake.is_open:
         flash(_("“%(title)s” now accepts applications within its dates.", title=intake.title),

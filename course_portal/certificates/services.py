@@ -33,6 +33,7 @@ from course_portal.certificates.pdf import (
     describe_character,
     render_certificate,
 )
+from course_portal.core import audit
 from course_portal.core.names import greeting_name
 from course_portal.core.outbox import queue_email
 from course_portal.db import utcnow
@@ -310,6 +311,13 @@ def issue_certificate(application: Application, actor: User | None, *,
             _l("This teacher received a certificate a moment ago; reload the page.")) from exc
     log.info("certificate %s issued for application %s by %s", number, application.id,
              actor.id if actor else "the portal")
+    if replaces is None:
+        audit.record("certificate.issued", actor=actor, teacher=application.teacher_id,
+                     target=certificate, number=number, application=application.id)
+    else:
+        audit.record("certificate.reissued", actor=actor, teacher=application.teacher_id,
+                     target=certificate, number=number, application=application.id,
+                     replaces=replaces.registry_number, reason=reason)
     notify(certificate, "reissued" if replaces is not None else "issued")
     return certificate
 
@@ -322,6 +330,9 @@ def revoke(certificate: Certificate, actor: User | None, reason: str) -> Certifi
           revoked_by_id=actor.id if actor is not None else None)
     log.info("certificate %s revoked by %s", certificate.registry_number,
              actor.id if actor else "the portal")
+    audit.record("certificate.revoked", actor=actor, teacher=certificate.application.teacher_id,
+                 target=certificate, number=certificate.registry_number,
+                 application=certificate.application_id, reason=reason)
     notify(certificate, "revoked")
     return certificate
 
@@ -335,6 +346,11 @@ def reissue(certificate: Certificate, actor: User | None, reason: str) -> Certif
             _l("Only a valid certificate can be re-issued; this one is %(status)s.",
                status=status_label(certificate.status)))
     return issue_certificate(certificate.application, actor, replaces=certificate, reason=reason)
+
+
+def record_registry_export(actor: User | None, fmt: str, program_id: int | None = None) -> None:
+    """The registry left the portal as a file: who took it, in which format; the caller commits."""
+    audit.record("registry.exported", actor=actor, format=fmt, program=program_id)
 
 
 # --- emails ---------------------------------------------------------------------------------

@@ -5,10 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
+from flask_login import current_user
 
 from course_portal.accounts.models import Role
 from course_portal.catalog.models import Intake, PartnerUniversity
 from course_portal.catalog.services import portal_today
+from course_portal.core.audit import record
 from course_portal.core.i18n import current_language
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
@@ -131,6 +133,8 @@ def _download(report: reports.Report, fmt: str, name: str) -> Response:
             "empty": _("Nothing to report."),
         }
         body = render_report(report, current_language(), labels)
+    record("report.exported", actor=current_user.id, report=name, format=fmt)
+    db.session.commit()
     response = Response(body, mimetype=MIMETYPES[fmt])
     response.headers["Content-Disposition"] = f'attachment; filename="{name}.{fmt}"'
     return response
@@ -194,6 +198,9 @@ def bulk_email():
         recipients = services.recipients(form.to_filters(), form.statuses())
         if request.form.get("action") == "send" and recipients:
             services.queue_bulk_email(recipients, form.subject.data, form.body.data)
+            record("email.bulk_sent", actor=current_user.id, count=len(recipients),
+                   subject=form.subject.data, audience=form.audience.data,
+                   filters=form.to_filters().queue_args())
             db.session.commit()
             flash(ngettext("%(num)d message queued.", "%(num)d messages queued.",
                            len(recipients)), "success")
@@ -205,3 +212,6 @@ def bulk_email():
         return render_template("dashboard/email_preview.html", form=form,
                                recipients=recipients, preview=preview)
     return render_template("dashboard/email.html", form=form)
+
+
+from course_portal.dashboard import audit_views  # noqa: E402,F401 (the audit log's routes)

@@ -24,6 +24,7 @@ from course_portal.accounts.forms import academic_title_choices
 from course_portal.accounts.models import Role, TeacherProfile, User
 from course_portal.catalog.models import Intake
 from course_portal.catalog.services import portal_today
+from course_portal.core import audit
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
@@ -260,6 +261,9 @@ def _log_export(kind: str, filters: queue.QueueFilters) -> None:
     args = {name: value for name, value in filters.query_args().items() if name != "q"}
     log.info("user %s exported applications as %s, filters %r, search %s",
              current_user.id, kind, args, "yes" if filters.search else "no")
+    audit.record("applications.exported", actor=current_user.id, format=kind, filters=args,
+                 search=bool(filters.search))
+    db.session.commit()
 
 
 def _attachment(name: str) -> dict[str, str]:

@@ -85,7 +85,11 @@ def lock_intake(intake_id: int) -> None:
     Taken first by every transition, so that a transaction holding an application row never
     waits for the intake row while another holds the intake and waits for that application.
     """
-    db.session.execute(select(Intake.id).where(Intake.id == intake_id).with_for_update())
+    # FOR NO KEY UPDATE: queues behind other transitions like FOR UPDATE would, but not behind
+    # the key-share lock that inserting an application (a foreign key to the intake) takes, so
+    # two teachers creating and submitting applications to one intake at once cannot deadlock
+    db.session.execute(
+        select(Intake.id).where(Intake.id == intake_id).with_for_update(key_share=True))
 
 
 def take_seat(application: Application) -> None:

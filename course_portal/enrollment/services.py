@@ -1,4 +1,4 @@
-"""Enrollment rules: drafts, submission, decisions, seats, the waiting list and the history.
+"""Enrollment rules: submission, decisions, seats, the waiting list and the history.
 
 transition() is the one door through which an application's status changes. Every service here
 changes rows, writes the history, queues emails and flushes; the caller commits. A service that
@@ -8,7 +8,6 @@ raises an EnrollmentError has changed nothing, so the caller may go on with the 
 
 from __future__ import annotations
 
-import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -19,9 +18,18 @@ from sqlalchemy.orm import attributes, selectinload
 from course_portal.accounts.models import Role, TeacherProfile, User
 from course_portal.catalog.models import Intake
 from course_portal.catalog.services import portal_today
-from course_portal.core.text import normalize_multiline, normalize_text
+from course_portal.core import audit
 from course_portal.db import utcnow
 from course_portal.enrollment import seats
+from course_portal.enrollment.drafts import (  # noqa: F401 (API: the teacher's draft)
+    DRAFT_FIELDS,
+    FUNDING_OTHER_MAX_LENGTH,
+    MOTIVATION_MAX_LENGTH,
+    REQUIRED_PROFILE_FIELDS,
+    clean_input,
+    save_draft,
+    submission_problems,
+)
 from course_portal.enrollment.errors import (
     EnrollmentError,
     NoSeatLeft,
@@ -34,8 +42,6 @@ from course_portal.enrollment.models import (
     Application,
     ApplicationEvent,
     ApplicationStatus,
-    DocumentKind,
-    FundingSource,
     IntakeQuota,
 )
 from course_portal.extensions import db
@@ -60,10 +66,7 @@ ALLOWED_MOVES: dict[ApplicationStatus, frozenset[ApplicationStatus]] = {
 TEACHER_TARGETS = frozenset({S.SUBMITTED, S.WITHDRAWN})
 #: a coordinator's decisions, which bulk_decide accepts
 DECISIONS = frozenset({S.APPROVED, S.WAITLISTED, S.REJECTED})
-MOTIVATION_MAX_LENGTH = 5000
-FUNDING_OTHER_MAX_LENGTH = 200
 REASON_MAX_LENGTH = 2000
-DRAFT_FIELDS = frozenset({"motivation", "funding_source", "funding_other", "consent"})
 
 
 #: how a status reads in a sentence ("An application that is ... cannot become ...")
@@ -88,22 +91,6 @@ def status_label(status: ApplicationStatus | str | None):
 def allowed_targets(application: Application) -> frozenset[ApplicationStatus]:
     """Where the application may move from its current status (for buttons on a page)."""
     return ALLOWED_MOVES[application.status]
-
-
-# --- text rules ---------------------------------------------------------------------------
-
-
-def _clean(value, field_name: str, max_length: int, multiline: bool = False) -> str:
-    """Normalise user text; refuse control characters and over-length text on every database."""
-    value = (normalize_multiline if multiline else normalize_text)(value or "")
-    allowed = {"\n", "\t"} if multiline else set()
-    if any(unicodedata.category(ch) in ("Cc", "Cs") and ch not in allowed for ch in value):
-        raise EnrollmentError(_l("Remove the invisible control characters."), field=field_name)
-    if len(value) > max_length:
-        raise EnrollmentError(
-            _l("Shorten this to %(max)s characters.", max=max_length), field=field_name
-        )
-    return value
 
 
 # --- the one door -------------------------------------------------------------------------
@@ -162,7 +149,7 @@ def transition(
     missing, application incomplete), NoSeatLeft or StaleApplication; nothing changes then.
     """
     to = ApplicationStatus(to)
-    reason = _clean(reason, "reason", REASON_MAX_LENGTH, multiline=True)
+    reason = clean_input(reason, "reason", REASON_MAX_LENGTH, multiline=True)
     from_status = application.status
     if to not in ALLOWED_MOVES[from_status]:
         raise TransitionRefused(
@@ -214,6 +201,9 @@ def transition(
         reason=reason,
         created_at=now,
     ))
+    audit.record(f"application.{to.value}", actor=actor, teacher=application.teacher_id,
+                 target=application, **{"from": from_status.value, "to": to.value},
+                 reason=reason)
     notify_teacher(application, from_status, to, actor, reason)
     db.session.flush()
     if seat_delta < 0:
@@ -280,153 +270,7 @@ def fill_free_seats(intake: Intake) -> list[Application]:
     return promoted
 
 
-# --- the teacher's side -------------------------------------------------------------------
-
-
-def _application_of(teacher: User, intake: Intake) -> Application | None:
-    return db.session.scalar(
-        select(Application).where(
-            Application.teacher_id == teacher.id, Application.intake_id == intake.id
-        )
-    )
-
-
-def _insert_draft(teacher: User, intake: Intake) -> bool:
-    """Insert the draft unless the teacher already has an application there; True if inserted.
-
-    INSERT ... ON CONFLICT DO NOTHING: a double click cannot end in a unique-constraint error.
-    """
-    dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # another database: the unique constraint still holds
-        db.session.add(Application(teacher_id=teacher.id, intake_id=intake.id))
-        db.session.flush()
-        return True
-    now = utcnow()
-    inserted_id = db.session.scalar(
-        insert(Application)
-        .values(teacher_id=teacher.id, intake_id=intake.id, status=S.DRAFT,
-                created_at=now, updated_at=now)
-        .on_conflict_do_nothing(index_elements=["teacher_id", "intake_id"])
-        .returning(Application.id)
-    )
-    return inserted_id is not None
-
-
-def save_draft(teacher: User, intake: Intake, **fields) -> Application:
-    """Create or update the teacher's draft for the intake with motivation, funding and consent.
-
-    fields: motivation, funding_source (a FundingSource value or None), funding_other,
-    consent (bool). One application per teacher and intake; only a draft can be changed.
-    Raises StaleApplication when the draft was submitted meanwhile (from another tab).
-    """
-    unknown = set(fields) - DRAFT_FIELDS
-    if unknown:
-        raise TypeError(f"unknown draft fields: {sorted(unknown)}")
-    if not teacher.has_role(Role.TEACHER):
-        raise EnrollmentError(_l("Only teachers apply to programs."))
-    # every input rule first: a refused value leaves no draft behind
-    values = _draft_values(fields)
-    application = _application_of(teacher, intake)
-    if application is None:
-        if not intake.is_accepting_on(portal_today()):
-            raise EnrollmentError(_window_message(intake))
-        inserted = _insert_draft(teacher, intake)
-        application = _application_of(teacher, intake)
-        if inserted:
-            db.session.add(ApplicationEvent(application=application, actor_id=teacher.id,
-                                            from_status=None, to_status=S.DRAFT))
-    if application.status != S.DRAFT:
-        raise EnrollmentError(
-            _l("You have already applied to this intake; a submitted application cannot be "
-               "changed. There is one application per teacher and intake.")
-        )
-    if "consent" in fields:
-        values["consent_at"] = (application.consent_at or utcnow()) if fields["consent"] else None
-    if values.get("funding_source", application.funding_source) != FundingSource.OTHER:
-        values["funding_other"] = ""
-    values["updated_at"] = utcnow()
-    # compare-and-set: the session's copy may be older than a submission from another tab,
-    # and a plain UPDATE by id would overwrite what was submitted
-    result = db.session.execute(
-        update(Application)
-        .where(Application.id == application.id, Application.status == S.DRAFT)
-        .values(**values)
-        .execution_options(synchronize_session=False)
-    )
-    if result.rowcount != 1:
-        raise StaleApplication(
-            _l("This application has already been submitted (from another tab or window, "
-               "perhaps), so these changes were not saved. Open it from “My applications” "
-               "to see what was sent.")
-        )
-    for name, value in values.items():
-        attributes.set_committed_value(application, name, value)
-    db.session.flush()
-    return application
-
-
-def _draft_values(fields: dict) -> dict:
-    """The draft's columns from the teacher's input, cleaned; EnrollmentError on a bad value."""
-    values: dict = {}
-    if "motivation" in fields:
-        values["motivation"] = _clean(fields["motivation"], "motivation",
-                                      MOTIVATION_MAX_LENGTH, multiline=True)
-    if "funding_source" in fields:
-        raw = fields["funding_source"]
-        try:
-            values["funding_source"] = FundingSource(raw) if raw else None
-        except ValueError:
-            raise EnrollmentError(_l("Choose a funding source from the list."),
-                                  field="funding_source") from None
-    if "funding_other" in fields:
-        values["funding_other"] = _clean(fields["funding_other"], "funding_other",
-                                         FUNDING_OTHER_MAX_LENGTH)
-    return values
-
-
-def _window_message(intake: Intake):
-    """Why the intake does not take applications today: a coordinator closed it, or its dates."""
-    if not intake.is_open:
-        return _l("A course coordinator has closed applications to this intake.")
-    return _l("Applications to this intake are accepted from %(opens)s to %(closes)s.",
-              opens=intake.applications_open_on.isoformat(),
-              closes=intake.applications_close_on.isoformat())
-
-
-#: the profile fields a teacher must fill in before submitting
-REQUIRED_PROFILE_FIELDS = ("family_name_zh", "given_name_zh", "family_name_latin",
-                           "given_name_latin", "partner_university_id", "department", "position")
-
-
-def submission_problems(application: Application) -> dict[str | None, list]:
-    """What keeps the application from being submitted, by form field; empty when nothing."""
-    problems: dict[str | None, list] = {}
-
-    def add(name, message):
-        problems.setdefault(name, []).append(message)
-
-    if not application.intake.is_accepting_on(portal_today()):
-        add(None, _window_message(application.intake))
-    profile = application.teacher.profile
-    if profile is None or any(not getattr(profile, f) for f in REQUIRED_PROFILE_FIELDS):
-        add(None, _l("Complete your profile first: your name in Chinese characters and in Latin "
-                     "letters, your university, department and position."))
-    if not application.motivation.strip():
-        add("motivation", _l("Tell us why you want to take this program."))
-    if application.funding_source is None:
-        add("funding_source", _l("Choose how your participation is funded."))
-    elif application.funding_source == FundingSource.OTHER and not application.funding_other:
-        add("funding_other", _l("Say who funds your participation."))
-    if application.consent_at is None:
-        add("consent", _l("Consent to the processing of your personal data to apply."))
-    for kind in DocumentKind:
-        if application.document(kind) is None:
-            add(kind.value, _l("Upload this document (PDF, JPEG or PNG)."))
-    return problems
+# --- the teacher's side (drafts and what a submission needs: drafts.py) ---------------
 
 
 def submit(application: Application, actor: User) -> Application:

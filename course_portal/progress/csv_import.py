@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from course_portal.accounts.models import User
+from course_portal.core.audit import record
 from course_portal.progress.errors import ProgressError
 from course_portal.progress.grid import (
     EDITABLE,
@@ -259,4 +260,8 @@ def import_csv(roster: Roster, text: str, actor: User | None, stamp: str | None)
     preview = check(roster, text, actor)
     if not preview.ok:
         raise ProgressError(_l("The file has problems; nothing was imported. Check the preview."))
-    return save_grid(roster, preview.cells, actor, source="csv", stamp=stamp)
+    outcome = save_grid(roster, preview.cells, actor, source="csv", stamp=stamp)
+    intake = roster.intake
+    record("results.imported", actor=actor, target=intake, intake=intake.title,
+           rows=len(preview.rows), changes=outcome.changed)
+    return outcome

@@ -17,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import Intake
+from course_portal.core.audit import record_many
 from course_portal.db import utcnow
 from course_portal.enrollment import seats
 from course_portal.enrollment.models import Application, ApplicationStatus
@@ -268,7 +269,8 @@ def save_grid(
         final_values[application_id] = (final_outcome, score)
     if errors:
         raise ProgressError(errors=errors)
-    return _write(data, result_values, final_values, actor, source, dry_run)
+    teachers = {a.id: a.teacher_id for a in roster.applications}
+    return _write(data, result_values, final_values, actor, source, dry_run, teachers)
 
 
 def _parse_key(name: str) -> tuple[int, ...] | None:
@@ -280,8 +282,11 @@ def _parse_key(name: str) -> tuple[int, ...] | None:
 
 
 def _write(data: IntakeData, result_values, final_values, actor, source,
-           dry_run: bool) -> GridOutcome:
-    """Bulk-insert new rows, bulk-update changed ones, and write one history row per change."""
+           dry_run: bool, teachers: dict[int, int]) -> GridOutcome:
+    """Bulk-insert new rows, bulk-update changed ones, and write one history row per change.
+
+    Each change is also one row of the audit log (result.changed, final_assessment.changed).
+    """
     now = utcnow()
     actor_id = actor.id if actor is not None else None
     outcome = GridOutcome()
@@ -353,8 +358,29 @@ def _write(data: IntakeData, result_values, final_values, actor, source,
         db.session.execute(update(FinalAssessment), final_updates)
     if changes:
         db.session.execute(insert(ResultChange), changes)
+        record_many([_audit_event(change, actor, teachers, data) for change in changes])
     # bulk statements bypass the identity map: reload these rows when they are next read
     for row in touched:
         db.session.expire(row)
     db.session.flush()
     return outcome
+
+
+def _audit_event(change: dict, actor: User | None, teachers: dict[int, int],
+                 data: IntakeData) -> dict:
+    """A ResultChange row as an audit event: the module's number and title, field, old, new."""
+    module_id = change["module_id"]
+    details = {"field": change["field"], "old": change["old_value"], "new": change["new_value"],
+               "source": change["source"], "intake": data.intake.title}
+    if module_id is not None:
+        module = next((m for m in data.modules if m.id == module_id), None)
+        details["module"] = f"{module.position}. {module.title_en}" if module else module_id
+    return {
+        "action": "result.changed" if module_id is not None else "final_assessment.changed",
+        "actor": actor,
+        "teacher": teachers.get(change["application_id"]),
+        "object_type": "applications",
+        "object_id": change["application_id"],
+        "details": details,
+    }
+

@@ -14,6 +14,7 @@ from sqlalchemy.orm import selectinload
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import Intake, Module, Program
 from course_portal.catalog.services import portal_today
+from course_portal.core.audit import record
 from course_portal.enrollment.errors import EnrollmentError
 from course_portal.enrollment.models import Application, ApplicationStatus
 from course_portal.enrollment.services import transition
@@ -23,6 +24,8 @@ from course_portal.progress.models import AssessmentKind, ModuleSchedule, Progra
 from course_portal.progress.services import judge, load_intake_data, roster_applications
 
 S = ApplicationStatus
+#: the completion rules' columns, compared before and after a save for the audit log
+RULE_FIELDS = ("min_attendance_percent", "final_kind", "max_score", "pass_mark")
 
 
 def _check_actor(actor: User | None) -> None:
@@ -65,12 +68,23 @@ def save_rules(
     if rules is None:
         rules = ProgramRules(program_id=program.id)
         db.session.add(rules)
+    before = {name: getattr(rules, name) for name in RULE_FIELDS}
     rules.min_attendance_percent = min_attendance_percent
     rules.final_kind = final_kind
     rules.max_score = max_score
     rules.pass_mark = pass_mark
+    changed = {name: [_plain(before[name]), _plain(getattr(rules, name))]
+               for name in RULE_FIELDS if before[name] != getattr(rules, name)}
+    if changed:
+        record("rules.changed", actor=actor, target=program, program=program.code,
+               changed=changed)
     db.session.flush()
     return rules
+
+
+def _plain(value):
+    """A rule's value as JSON: an enum's value, a number or None."""
+    return getattr(value, "value", value)
 
 
 # --- schedule -------------------------------------------------------------------------------
@@ -116,6 +130,8 @@ def save_schedule(
                                                        starts_on=starts_on, ends_on=ends_on)
             db.session.add(row)
         row.starts_on, row.ends_on = starts_on, ends_on
+    record("schedule.changed", actor=actor, target=intake, intake=intake.title,
+           modules=len([m for m in dates if m in modules]))
     db.session.flush()
     return existing
 
@@ -174,6 +190,9 @@ def close_intake(intake: Intake, actor: User | None) -> CloseOutcome:
             outcome.failed[application.id] = exc.message
             continue
         (outcome.completed if verdict.eligible else outcome.not_completed).append(application.id)
+    record("intake.finalised", actor=actor, target=intake, intake=intake.title,
+           completed=len(outcome.completed), not_completed=len(outcome.not_completed),
+           failed=len(outcome.failed))
     return outcome
 
 

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import func, select
 
-from course_portal.catalog import services
+from course_portal.catalog import intakes, services
 from course_portal.catalog.errors import CatalogError
 from course_portal.catalog.models import Intake, Program
 from course_portal.enrollment.models import IntakeQuota
@@ -187,7 +187,7 @@ def test_the_capacity_update_is_conditional_on_the_seats_taken_in_the_database(d
     values["capacity"] = 5
 
     with pytest.raises(CatalogError) as caught:
-        services.save_intake(program, intake, actor=actor, quotas={}, **values)
+        intakes.save_intake(program, intake, actor=actor, quotas={}, **values)
 
     assert "capacity" in caught.value.errors
     assert "8 seats" in caught.value.text()

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from course_portal.accounts.models import User
 from course_portal.catalog.models import Intake
-from course_portal.enrollment import services
+from course_portal.enrollment import drafts, services
 from course_portal.enrollment.errors import EnrollmentError
 from course_portal.enrollment.models import Application, ApplicationStatus, FundingSource
 from course_portal.extensions import db as _db
@@ -23,6 +23,7 @@ S = ApplicationStatus
 def _on(monkeypatch, day: date) -> None:
     """Pretend the portal's today (Moscow) is `day`."""
     monkeypatch.setattr(services, "portal_today", lambda: day)
+    monkeypatch.setattr(drafts, "portal_today", lambda: day)
 
 
 def test_a_draft_keeps_what_was_typed(db, intake):

@@ -8,6 +8,7 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select, update
 
+from course_portal.catalog import intakes as catalog_intakes
 from course_portal.catalog import services as catalog
 from course_portal.enrollment import services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
@@ -166,7 +167,7 @@ def test_raising_the_capacity_promotes_from_the_waiting_list(db, program, coordi
     factories.make_application(intake=intake, status="approved")
     first, second, third = _waitlisted(intake, 3)
 
-    catalog.save_intake(program, intake, actor=coordinator, quotas={},
+    catalog_intakes.save_intake(program, intake, actor=coordinator, quotas={},
                         **_intake_values(intake, capacity=3))
 
     assert [status_in_db(a) for a in (first, second, third)] == [S.APPROVED, S.APPROVED,
@@ -182,7 +183,7 @@ def test_saving_without_new_seats_leaves_the_waiting_list_alone(db, program, coo
     intake = factories.make_intake(program, capacity=5)
     (waiting,) = _waitlisted(intake, 1)
 
-    catalog.save_intake(program, intake, actor=coordinator, quotas={},
+    catalog_intakes.save_intake(program, intake, actor=coordinator, quotas={},
                         **_intake_values(intake, title="Spring 2027, renamed"))
 
     assert status_in_db(waiting) == S.WAITLISTED
@@ -197,14 +198,14 @@ def test_raising_or_removing_a_quota_promotes_that_partners_teachers(db, program
                                status="approved")
     first, second = _waitlisted(intake, 2, partner=datong)
 
-    catalog.save_intake(program, intake, actor=coordinator, quotas={datong.id: 2},
+    catalog_intakes.save_intake(program, intake, actor=coordinator, quotas={datong.id: 2},
                         **_intake_values(intake))
 
     assert [status_in_db(a) for a in (first, second)] == [S.APPROVED, S.WAITLISTED]
     quota = db.session.scalar(select(IntakeQuota).where(IntakeQuota.intake_id == intake.id))
     assert (quota.seats, quota.seats_taken) == (2, 2)
 
-    catalog.save_intake(program, intake, actor=coordinator, quotas={datong.id: None},
+    catalog_intakes.save_intake(program, intake, actor=coordinator, quotas={datong.id: None},
                         **_intake_values(intake))
 
     assert status_in_db(second) == S.APPROVED

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
 
 import pytest
 from openpyxl import load_workbook
 
+from course_portal.catalog.services import portal_today
 from course_portal.enrollment import queue_export
 from course_portal.enrollment.models import FundingSource
 from tests import factories
@@ -84,7 +84,7 @@ def test_csv_export_of_the_filtered_queue(client, staff, rows):
     assert response.status_code == 200
     assert response.mimetype == "text/csv"
     disposition = response.headers["Content-Disposition"]
-    assert disposition == f'attachment; filename="applications-{date.today().isoformat()}.csv"'
+    assert disposition == f'attachment; filename="applications-{portal_today().isoformat()}.csv"'
     assert "no-store" in response.headers["Cache-Control"]
     table = _csv(response)
     header, body = table[0], table[1:]
@@ -146,7 +146,7 @@ def test_xlsx_export_has_the_rows_and_no_formula(client, staff, rows):
     assert response.mimetype == (
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     disposition = response.headers["Content-Disposition"]
-    assert disposition == f'attachment; filename="applications-{date.today().isoformat()}.xlsx"'
+    assert disposition == f'attachment; filename="applications-{portal_today().isoformat()}.xlsx"'
     workbook = load_workbook(io.BytesIO(response.get_data()))
     sheet = workbook.active
     cells = [cell for row in sheet.iter_rows() for cell in row]

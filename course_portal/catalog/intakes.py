@@ -1,0 +1,260 @@
+"""Managing intakes: dates, the application window, capacity, partner quotas, opening.
+
+Split from services.py (programs and modules stay there). As there, each function takes plain
+values and the acting user, changes rows, writes the audit row and flushes; it never commits.
+When a rule says no it raises CatalogError, and the caller rolls back.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import date
+
+from flask_babel import lazy_gettext as _l
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
+
+from course_portal.accounts.models import TeacherProfile, User
+from course_portal.catalog.errors import CatalogError
+from course_portal.catalog.models import Intake, PartnerUniversity, Program
+from course_portal.catalog.services import (
+    CAPACITY_MAX,
+    INTAKE_FIELDS,
+    INTAKE_TITLE_MAX,
+    _text_problems,
+)
+from course_portal.core.audit import record
+from course_portal.enrollment.models import SEAT_HOLDING, Application, IntakeQuota
+from course_portal.extensions import db
+
+log = logging.getLogger(__name__)
+
+
+def quotas_of(intake: Intake) -> dict[int, IntakeQuota]:
+    """The intake's quotas by partner university id."""
+    rows = db.session.scalars(select(IntakeQuota).where(IntakeQuota.intake_id == intake.id))
+    return {quota.partner_university_id: quota for quota in rows}
+
+
+def quotas_by_intake(intakes: list[Intake]) -> dict[int, list[IntakeQuota]]:
+    """The quotas of several intakes in one query, with their partner universities."""
+    found: dict[int, list[IntakeQuota]] = {intake.id: [] for intake in intakes}
+    if not found:
+        return found
+    rows = db.session.scalars(
+        select(IntakeQuota)
+        .where(IntakeQuota.intake_id.in_(found))
+        .options(selectinload(IntakeQuota.partner_university))
+    )
+    for quota in rows:
+        found[quota.intake_id].append(quota)
+    for quotas in found.values():
+        quotas.sort(key=lambda q: q.partner_university.name_en)
+    return found
+
+
+def save_intake(
+    program: Program, intake: Intake | None, *, actor: User, quotas: dict, **values
+) -> Intake:
+    """Create an intake of the program (intake None) or change one, with its partner quotas.
+
+    values are INTAKE_FIELDS. quotas maps a partner university id to its seats, or to None
+    for no quota; partner universities left out keep what they have. Capacity and quota
+    seats are changed by conditional UPDATEs, so an approval at the same moment cannot push
+    the seats taken above them. Seats that a larger capacity or quota frees go to the
+    waiting list at once, as a withdrawal's seat does.
+    """
+    missing = set(INTAKE_FIELDS) - set(values)
+    unknown = set(values) - set(INTAKE_FIELDS)
+    if missing or unknown:
+        raise TypeError(f"save_intake: missing {sorted(missing)}, unknown {sorted(unknown)}")
+    errors = _intake_problems(program, intake, values)
+    errors.update(_quota_problems(intake, quotas))
+    if errors:
+        raise CatalogError(errors=errors)
+
+    created = intake is None
+    before = {} if created else {name: getattr(intake, name) for name in INTAKE_FIELDS}
+    capacity = values["capacity"]
+    seats_before = None if created else (intake.capacity, {
+        partner_id: quota.seats for partner_id, quota in quotas_of(intake).items()})
+    if created:
+        intake = Intake(program_id=program.id, capacity=capacity, seats_taken=0)
+        db.session.add(intake)
+    else:
+        # the first write: it takes the intake's row lock, as every approval does first
+        changed = db.session.execute(
+            update(Intake)
+            .where(Intake.id == intake.id, Intake.seats_taken <= capacity)
+            .values(capacity=capacity)
+            .execution_options(synchronize_session=False)
+        )
+        db.session.expire(intake, ["capacity", "seats_taken"])
+        if changed.rowcount != 1:
+            raise CatalogError(_capacity_message(intake.seats_taken), field="capacity")
+    for name in INTAKE_FIELDS:
+        if name != "capacity":
+            setattr(intake, name, values[name])
+    intake.is_open = bool(values["is_open"])
+    try:
+        db.session.flush()
+    except IntegrityError as error:
+        # the same title saved by someone else a moment ago
+        raise CatalogError(_title_taken(), field="title") from error
+    _apply_quotas(intake, quotas, actor)
+    log.info("intake %s of program %s %s by user %s", intake.id, program.code,
+             "created" if created else "updated", actor.id)
+    changed = {name: [_plain(before[name]), _plain(values[name])] for name in before
+               if before[name] != values[name]}
+    if created or changed:
+        record("intake.created" if created else "intake.updated", actor=actor, target=intake,
+               program=program.code, intake=intake.title, changed=changed)
+    if seats_before is not None and _seats_grew(seats_before, capacity, quotas):
+        # imported here: enrollment.services imports this module (portal_today)
+        from course_portal.enrollment.services import fill_free_seats
+
+        promoted = fill_free_seats(intake)
+        if promoted:
+            log.info("intake %s: %s promoted from the waiting list into the new seats",
+                     intake.id, len(promoted))
+    return intake
+
+
+def _seats_grew(before: tuple[int, dict[int, int]], capacity: int, quotas: dict) -> bool:
+    """True when the capacity rose, or a quota rose or was removed (its ceiling lifted)."""
+    capacity_before, quotas_before = before
+    return capacity > capacity_before or any(
+        partner_id in quotas_before and (seats is None or seats > quotas_before[partner_id])
+        for partner_id, seats in quotas.items()
+    )
+
+
+def _capacity_message(seats_taken: int):
+    return _l(
+        "%(num)d seats are already taken: the capacity cannot be lower. Withdraw or reject "
+        "approved applications first.", num=seats_taken)
+
+
+def _title_taken():
+    return _l("This program already has an intake with this title.")
+
+
+def _intake_problems(program: Program, intake: Intake | None, values: dict) -> dict:
+    """The rules of an intake's title, dates and capacity; field name to messages."""
+    errors: dict[str | None, list] = {}
+    title = values["title"]
+    _text_problems(errors, "title", title, INTAKE_TITLE_MAX, required=True)
+    if "title" not in errors:
+        query = select(Intake.id).where(Intake.program_id == program.id, Intake.title == title)
+        if intake is not None:
+            query = query.where(Intake.id != intake.id)
+        if db.session.scalar(query) is not None:
+            errors["title"] = [_title_taken()]
+    dates = ("starts_on", "ends_on", "applications_open_on", "applications_close_on")
+    for name in dates:
+        if not isinstance(values[name], date):
+            errors[name] = [_l("Give a date.")]
+    if not any(name in errors for name in dates):
+        starts, ends = values["starts_on"], values["ends_on"]
+        opens, closes = values["applications_open_on"], values["applications_close_on"]
+        if ends <= starts:
+            errors["ends_on"] = [_l("The intake must end after it starts.")]
+        if closes < opens:
+            errors.setdefault("applications_close_on", []).append(
+                _l("Applications cannot close before they open."))
+        if closes > starts:
+            errors.setdefault("applications_close_on", []).append(
+                _l("Applications must close on or before the first day of the intake."))
+    capacity = values["capacity"]
+    if not isinstance(capacity, int) or not 0 <= capacity <= CAPACITY_MAX:
+        errors["capacity"] = [_l("From 0 to %(num)d seats.", num=CAPACITY_MAX)]
+    elif intake is not None and capacity < intake.seats_taken:
+        errors["capacity"] = [_capacity_message(intake.seats_taken)]
+    return errors
+
+
+def _quota_problems(intake: Intake | None, quotas: dict) -> dict:
+    """The rules of the quotas: known partner universities, seats not below those taken."""
+    errors: dict[str | None, list] = {}
+    known = set(db.session.scalars(
+        select(PartnerUniversity.id).where(PartnerUniversity.id.in_(list(quotas)))))
+    if set(quotas) - known:
+        errors[None] = [_l("A partner university of this list no longer exists. "
+                           "Open the page again and redo your changes.")]
+    current = quotas_of(intake) if intake is not None else {}
+    for partner_id, seats in quotas.items():
+        if seats is None:
+            continue
+        if not isinstance(seats, int) or not 0 <= seats <= CAPACITY_MAX:
+            errors[f"quotas.{partner_id}"] = [_l("From 0 to %(num)d seats, or leave it empty.",
+                                                 num=CAPACITY_MAX)]
+        elif partner_id in current and seats < current[partner_id].seats_taken:
+            errors[f"quotas.{partner_id}"] = [_quota_message(current[partner_id].seats_taken)]
+    return errors
+
+
+def _quota_message(seats_taken: int):
+    return _l("%(num)d of these seats are already taken: the quota cannot be lower.",
+              num=seats_taken)
+
+
+def _seat_holders_by_partner(intake: Intake) -> dict[int, int]:
+    """How many approved or enrolled teachers of each partner university the intake has."""
+    rows = db.session.execute(
+        select(TeacherProfile.partner_university_id, func.count(Application.id))
+        .join(TeacherProfile, TeacherProfile.user_id == Application.teacher_id)
+        .where(Application.intake_id == intake.id, Application.status.in_(SEAT_HOLDING))
+        .group_by(TeacherProfile.partner_university_id)
+    )
+    return {partner_id: count for partner_id, count in rows if partner_id is not None}
+
+
+def _plain(value):
+    """A value as JSON for the audit log: dates as ISO text."""
+    return value.isoformat() if isinstance(value, date) else value
+
+
+def _apply_quotas(intake: Intake, quotas: dict, actor: User) -> None:
+    """Insert, change or delete the intake's quota rows; called with the intake row locked."""
+    current = quotas_of(intake)
+    holders: dict[int, int] | None = None
+    for partner_id, seats in sorted(quotas.items()):
+        quota = current.get(partner_id)
+        if seats != (quota.seats if quota is not None else None):
+            record("quota.changed", actor=actor, target=intake, intake=intake.title,
+                   partner=db.session.get(PartnerUniversity, partner_id).name_en,
+                   old=quota.seats if quota is not None else None, new=seats)
+        if seats is None:
+            if quota is not None:
+                db.session.delete(quota)
+        elif quota is None:
+            # a new quota counts the partner's teachers who already hold a seat
+            if holders is None:
+                holders = _seat_holders_by_partner(intake)
+            taken = holders.get(partner_id, 0)
+            if seats < taken:
+                raise CatalogError(_quota_message(taken), field=f"quotas.{partner_id}")
+            db.session.add(IntakeQuota(intake_id=intake.id, partner_university_id=partner_id,
+                                       seats=seats, seats_taken=taken))
+        elif seats != quota.seats:
+            changed = db.session.execute(
+                update(IntakeQuota)
+                .where(IntakeQuota.id == quota.id, IntakeQuota.seats_taken <= seats)
+                .values(seats=seats)
+                .execution_options(synchronize_session=False)
+            )
+            db.session.expire(quota, ["seats", "seats_taken"])
+            if changed.rowcount != 1:
+                raise CatalogError(_quota_message(quota.seats_taken), field=f"quotas.{partner_id}")
+    db.session.flush()
+
+
+def set_intake_open(intake: Intake, is_open: bool, actor: User) -> None:
+    """Open or close an intake for applications (its dates still apply when open)."""
+    intake.is_open = bool(is_open)
+    db.session.flush()
+    log.info("intake %s of program %s %s for applications by user %s", intake.id,
+             intake.program.code, "opened" if is_open else "closed", actor.id)
+    record("intake.opened" if is_open else "intake.closed", actor=actor, target=intake,
+           program=intake.program.code, intake=intake.title)
