@@ -56,6 +56,17 @@ class Defaults:
     LOGIN_LIMIT_PER_IP = "20 per minute; 200 per hour"
     LOGIN_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
     RESET_LIMIT = "5 per 15 minutes"
+    #: two-step sign-in codes (authenticator or recovery code): per client address and per account
+    TWO_FACTOR_LIMIT_PER_IP = "20 per minute; 200 per hour"
+    TWO_FACTOR_LIMIT_PER_ACCOUNT = "10 per 15 minutes"
+    #: seconds between a right password and the code that finishes signing in
+    TWO_FACTOR_PENDING_SECONDS = 300
+    #: the name an authenticator app shows beside the staff member's codes
+    TOTP_ISSUER = "SPbPU course portal"
+    #: staff (coordinators, admins, partner liaisons) are signed out after this long unused...
+    STAFF_IDLE_MINUTES = 30
+    #: ...and this long after signing in, however active
+    STAFF_MAX_SESSION_HOURS = 12
     REGISTER_LIMIT = "10 per hour"
     RATELIMIT_ENABLED = True
     RATELIMIT_HEADERS_ENABLED = True
@@ -71,10 +82,16 @@ class Defaults:
     SQLALCHEMY_ENGINE_OPTIONS = {"pool_pre_ping": True}
     #: where uploaded application documents are kept, outside static/; empty: instance/uploads
     UPLOAD_FOLDER = ""
+    #: bytes of stored documents per teacher, over all their applications; 0: no quota
+    UPLOAD_QUOTA_BYTES = 50 * 1024 * 1024
+    #: form posts carrying files, per teacher (Redis shares the count between app servers)
+    UPLOAD_RATE_LIMIT = "30 per hour; 100 per day"
     #: PEM key and certificate that sign certificate PDFs (PAdES); both empty: unsigned.
     #: `flask certificates make-dev-signing-key` writes a self-signed pair for development
     SIGNING_KEY_PATH = ""
     SIGNING_CERT_PATH = ""
+    #: a running certificate batch silent this long (seconds) lost its worker: it can be resumed
+    BATCH_STALL_SECONDS = 120
     #: requests per client address to the public verification pages
     VERIFY_RATE_LIMIT = "30 per minute"
 

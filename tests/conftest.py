@@ -157,7 +157,12 @@ def client(app):
 
 @pytest.fixture
 def login_as(client, db):
-    """Sign a new user of the given role in on the test client and return the user."""
+    """Sign a new user of the given role in on the test client and return the user.
+
+    The session is fully signed in: staff have two-step sign-in set up (see make_user) and the
+    staff session clock starts now.
+    """
+    from course_portal.accounts.session import start_clock
 
     def _login(role: str = "teacher", **kwargs):
         user = factories.make_user(role=role, **kwargs)
@@ -165,6 +170,7 @@ def login_as(client, db):
         with client.session_transaction() as session:
             session["_user_id"] = user.get_id()
             session["_fresh"] = True
+            start_clock(session)
         return user
 
     return _login

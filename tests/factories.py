@@ -7,7 +7,7 @@ from datetime import date, timedelta
 
 from werkzeug.security import generate_password_hash
 
-from course_portal.accounts.models import Role, TeacherProfile, User
+from course_portal.accounts.models import TWO_FACTOR_ROLES, Role, TeacherProfile, User
 from course_portal.catalog.models import Institute, Intake, Module, PartnerUniversity, Program
 from course_portal.db import utcnow
 from course_portal.extensions import db
@@ -16,6 +16,8 @@ _counter = itertools.count(1)
 
 #: the password every factory user has
 PASSWORD = "correct horse battery staple"
+#: the authenticator secret of every factory staff member (pyotp.TOTP(TOTP_SECRET).now())
+TOTP_SECRET = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 
 
 def make_user(
@@ -26,9 +28,14 @@ def make_user(
     enabled: bool = True,
     locale: str = "en",
     profile: bool | None = None,
+    two_factor: bool | None = None,
     **profile_fields,
 ) -> User:
-    """A user; teachers get a profile unless profile=False."""
+    """A user; teachers get a profile unless profile=False.
+
+    Staff (coordinators, admins, partner liaisons) have two-step sign-in set up with
+    TOTP_SECRET unless two_factor=False; teachers have it only with two_factor=True.
+    """
     n = next(_counter)
     role = Role(role)
     user = User(
@@ -40,6 +47,13 @@ def make_user(
         locale=locale,
         display_name="" if role == Role.TEACHER else f"Staff {n}",
     )
+    if role == Role.PARTNER_LIAISON:
+        # a liaison reports for one partner university (a check constraint says so)
+        user.partner_university_id = (profile_fields.pop("partner_university_id", None)
+                                      or make_partner().id)
+    if two_factor or (two_factor is None and role in TWO_FACTOR_ROLES):
+        user.totp_secret = TOTP_SECRET
+        user.totp_enabled_at = utcnow()
     db.session.add(user)
     if profile or (profile is None and role == Role.TEACHER):
         fields = {

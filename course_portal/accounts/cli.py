@@ -1,12 +1,13 @@
-"""Commands for user accounts: flask users create, flask users disable."""
+"""Commands for user accounts: create, disable, reset-two-factor, two-factor-code (development)."""
 
 from __future__ import annotations
 
 import click
+from flask import current_app
 from flask.cli import AppGroup
 from flask_babel import force_locale
 
-from course_portal.accounts import services
+from course_portal.accounts import services, two_factor
 from course_portal.accounts.models import Role
 from course_portal.extensions import db
 
@@ -70,3 +71,32 @@ def disable_command(email: str) -> None:
         raise _refusal(error) from error
     db.session.commit()
     click.echo(f"Disabled {user.email}; their sessions have ended.")
+
+
+@users_cli.command("reset-two-factor")
+@click.argument("email")
+def reset_two_factor_command(email: str) -> None:
+    """Forget a user's authenticator and recovery codes and end their sessions (a lost phone)."""
+    try:
+        user = two_factor.reset_two_factor(email)
+    except services.AccountError as error:
+        raise _refusal(error) from error
+    db.session.commit()
+    click.echo(f"Two-step sign-in of {user.email} is reset and their sessions have ended; "
+               "they set it up again at their next sign-in.")
+
+
+@users_cli.command("two-factor-code")
+@click.argument("email")
+def two_factor_code_command(email: str) -> None:
+    """Print a user's current sign-in code: only in development, for the demo accounts."""
+    if current_app.config["ENV"] != "development":
+        raise click.ClickException(
+            "two-factor-code works only when ENV is development (COURSE_PORTAL_ENV=development): "
+            "anywhere else the code comes from the person's own authenticator app."
+        )
+    try:
+        code = two_factor.current_code(email)
+    except services.AccountError as error:
+        raise _refusal(error) from error
+    click.echo(code)

@@ -291,6 +291,35 @@ class ResetPasswordForm(FlaskForm):
     submit = SubmitField(_l("Set the new password"))
 
 
+class SignInCodeForm(FlaskForm):
+    """The second step of signing in: a code from the authenticator app, or a recovery code."""
+
+    code = StringField(
+        _l("Code"),
+        validators=[DataRequired(), Length(max=32)],
+    )
+    submit = SubmitField(_l("Verify"))
+
+
+class TwoFactorSetupForm(FlaskForm):
+    """The first code of a newly added authenticator, proving it has the secret."""
+
+    code = StringField(
+        _l("Code from the app"),
+        validators=[DataRequired(), Length(max=16)],
+    )
+    submit = SubmitField(_l("Turn on two-step sign-in"))
+
+
+class RecoveryCodesForm(FlaskForm):
+    """Make new recovery codes; the password is asked again."""
+
+    password = PasswordField(
+        _l("Your password"), validators=[InputRequired(), Length(max=PASSWORD_MAX_LENGTH)]
+    )
+    submit = SubmitField(_l("Make new recovery codes"))
+
+
 def password_hint() -> str:
     """The rule a new password follows, for the hint under the field."""
     return _l(

@@ -23,6 +23,10 @@ class Role(enum.StrEnum):
     PARTNER_LIAISON = "partner_liaison"
 
 
+#: staff who see teachers' personal data: two-step sign-in, idle timeout, a day's session at most
+TWO_FACTOR_ROLES = frozenset({Role.COORDINATOR, Role.ADMIN, Role.PARTNER_LIAISON})
+
+
 class AcademicTitle(enum.StrEnum):
     """Academic titles as Chinese universities grant them."""
 
@@ -101,6 +105,16 @@ class User(UserMixin, TimestampMixin, Base):
     @property
     def is_staff(self) -> bool:
         return self.role in (Role.COORDINATOR, Role.ADMIN)
+
+    @property
+    def needs_two_factor(self) -> bool:
+        """True for the roles that sign in with a code too and whose sessions are kept short."""
+        return self.role in TWO_FACTOR_ROLES
+
+    @property
+    def has_two_factor(self) -> bool:
+        """True once an authenticator is enrolled and confirmed."""
+        return self.totp_enabled_at is not None and bool(self.totp_secret)
 
     @property
     def name(self) -> str:

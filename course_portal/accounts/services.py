@@ -22,6 +22,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from course_portal.accounts.models import AcademicTitle, AccountToken, Role, TeacherProfile, User
 from course_portal.catalog.models import PartnerUniversity
+from course_portal.core import audit
 from course_portal.core.outbox import queue_email
 from course_portal.db import utcnow
 from course_portal.extensions import db
@@ -294,6 +295,7 @@ def register_teacher(*, email: str, password: str, locale: str, **profile) -> No
                 raise
         else:
             send_confirmation(user)
+            audit.record("user.created", actor=user, teacher=user, target=user, role="teacher")
             log.info("registered teacher %s", user.id)
             return
     queue_email(
@@ -314,6 +316,7 @@ def confirm_email(token: str) -> User:
     user = record.user
     if user.email_confirmed_at is None:
         user.email_confirmed_at = utcnow()
+        audit.record("user.email_confirmed", actor=user, target=user)
         log.info("user %s confirmed their email address", user.id)
     return user
 
@@ -324,7 +327,13 @@ def confirm_email(token: str) -> User:
 def sign_out_everywhere(user: User) -> None:
     """End every session and remember-me cookie of the user, on every device."""
     user.end_all_sessions()
+    audit.record("auth.signed_out_everywhere", actor=user, target=user)
     log.info("user %s signed out everywhere", user.id)
+
+
+def record_sign_in(user: User, method: str = "password") -> None:
+    """Write down that the user's session has started: after the password, or after its code."""
+    audit.record("auth.signed_in", actor=user, target=user, method=method)
 
 
 def authenticate(email: str, password: str) -> User:
@@ -336,9 +345,13 @@ def authenticate(email: str, password: str) -> User:
     user = user_by_email(email)
     if user is None:
         check_password(_dummy_hash(), password)
+        # nothing of what was typed: the address field may hold a password typed in the wrong box
+        audit.record("auth.sign_in_failed", reason="unknown_account")
         raise LoginRefused("invalid")
     if not check_password(user.password_hash, password) or not user.is_enabled:
-        raise LoginRefused("invalid")
+        audit.record("auth.sign_in_failed", actor=user, target=user,
+                     reason="disabled" if not user.is_enabled else "password")
+        raise LoginRefused("invalid", user=user)
     if user.email_confirmed_at is None:
         send_confirmation(user)
         raise LoginRefused("unconfirmed", user=user)
@@ -370,6 +383,7 @@ def change_password(user: User, current_password: str, new_password: str) -> Non
     user.password_hash = hash_password(new_password)
     user.end_all_sessions()
     _tell_password_changed(user)
+    audit.record("auth.password_changed", actor=user, target=user)
     log.info("user %s changed their password", user.id)
 
 
@@ -427,6 +441,7 @@ def reset_password(token: str, new_password: str) -> User:
     if user.email_confirmed_at is None:
         user.email_confirmed_at = now
     _tell_password_changed(user)
+    audit.record("auth.password_reset", actor=user, target=user)
     log.info("user %s reset their password", user.id)
     return user
 
@@ -490,6 +505,7 @@ def create_user(
     )
     db.session.add(user)
     db.session.flush()
+    audit.record("user.created", target=user, role=user.role.value)
     log.info("created %s user %s", user.role.value, user.id)
     return user
 
@@ -501,6 +517,7 @@ def disable_user(email: str) -> User:
         raise AccountError({"email": [_l("No account has this email address.")]})
     user.is_enabled = False
     user.end_all_sessions()
+    audit.record("user.disabled", target=user)
     db.session.flush()
     log.info("disabled user %s", user.id)
     return user

@@ -19,8 +19,10 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from course_portal.accounts import forms, pinyin, services
+from course_portal.accounts import session as sessions
 from course_portal.accounts.models import Role, User
 from course_portal.core.i18n import current_language
+from course_portal.core.logsafe import loggable
 from course_portal.core.permissions import public
 from course_portal.core.web import form_view, safe_next
 from course_portal.extensions import db, limiter
@@ -39,19 +41,31 @@ def _put_errors(form, error: services.AccountError) -> None:
             field.errors = [*field.errors, *messages]
 
 
-def _sign_in(user: User, remember: bool = False) -> None:
-    """Start a new session for the user; remember-me cookies only for teachers."""
+def _fresh_session() -> None:
+    """Empty the session but for the language: nothing planted before sign-in survives it."""
     language = session.get("locale")
-    session.clear()  # a new session: nothing planted before sign-in survives it
+    session.clear()
     if language:
         session["locale"] = language
+
+
+def _sign_in(user: User, remember: bool = False, signed_in_at: float | None = None) -> None:
+    """Start a new session for the user; remember-me cookies only for teachers.
+
+    signed_in_at keeps the start of a session that is only renewed (after a password change),
+    so the staff time limit still counts from the real sign-in.
+    """
+    _fresh_session()
     login_user(user, remember=remember and user.role == Role.TEACHER)
     session.permanent = True
+    sessions.start_clock()
+    if signed_in_at is not None:
+        session[sessions.SIGNED_IN_AT] = signed_in_at
 
 
 def _loggable(email: str | None) -> str:
     """An address as it can go in a log line: repr escapes line breaks and controls."""
-    return repr((email or "")[:254])
+    return loggable(email, limit=254)
 
 
 def _submitted_account() -> str:
@@ -135,7 +149,9 @@ def confirm_email(token: str):
         db.session.rollback()
         return _token_problem(error, "confirm")
     db.session.commit()
-    if user.is_active:
+    if user.is_active and not user.has_two_factor:
+        services.record_sign_in(user, "email_link")
+        db.session.commit()
         _sign_in(user)
         flash(_("Thank you: your email address is confirmed and you are signed in."), "success")
         return redirect(url_for("accounts.profile"))
@@ -152,8 +168,22 @@ def _token_problem(error: services.TokenError, kind: str):
 
 
 def _home(user) -> str:
-    """Where a sign-in lands without a next page: staff on the dashboard, others on the catalog."""
-    return url_for("dashboard.index") if user.is_staff else url_for("catalog.index")
+    """Where a sign-in lands without a next page: coordinators and admins on the dashboard,
+    partner liaisons on their partner pages (when that feature is installed), others on the
+    catalog."""
+    if user.is_staff:
+        return url_for("dashboard.index")
+    if user.role == Role.PARTNER_LIAISON and "partners.home" in current_app.view_functions:
+        return url_for("partners.home")
+    return url_for("catalog.index")
+
+
+def finish_sign_in(user: User, target: str | None, remember: bool, method: str):
+    """Record the sign-in, commit, start the session and go where the user was heading."""
+    services.record_sign_in(user, method)
+    db.session.commit()
+    _sign_in(user, remember=remember)
+    return redirect(safe_next(target, _home(user)))
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -176,16 +206,19 @@ def login():
         try:
             user = services.authenticate(form.email.data, form.password.data)
         except services.LoginRefused as refusal:
-            if refusal.reason == "unconfirmed":
-                db.session.commit()  # the new confirmation link
-            else:
-                log.warning("failed login for account %s from %s",
-                            _loggable(form.email.data), request.remote_addr)
+            if refusal.reason != "unconfirmed":
+                log.warning("failed login for account %s user=%s ip=%s",
+                            _loggable(form.email.data),
+                            refusal.user.id if refusal.user else "unknown", request.remote_addr)
+            db.session.commit()  # the audit row, and for an unconfirmed account its new link
             _put_errors(form, refusal)
         else:
-            db.session.commit()
-            _sign_in(user, remember=form.remember.data)
-            return redirect(safe_next(target, _home(user)))
+            if user.has_two_factor:
+                db.session.commit()
+                _fresh_session()
+                sessions.await_code(user, target, form.remember.data)
+                return redirect(url_for("accounts.login_code"))
+            return finish_sign_in(user, target, form.remember.data, "password")
     return render_template("accounts/login.html", form=form)
 
 
@@ -281,13 +314,15 @@ def change_password():
         user = current_user._get_current_object()
         cookie_name = current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")
         remembered = cookie_name in request.cookies
+        signed_in_at = session.get(sessions.SIGNED_IN_AT)
         try:
             services.change_password(user, form.current_password.data, form.new_password.data)
         except services.AccountError as error:
             _put_errors(form, error)
         else:
             db.session.commit()
-            _sign_in(user, remember=remembered)  # this browser, with the new session token
+            # this browser, with the new session token; the staff time limit goes on counting
+            _sign_in(user, remember=remembered, signed_in_at=signed_in_at)
             flash(_("Your password is changed. You have been signed out everywhere else."),
                   "success")
             return redirect(url_for("accounts.profile"))
@@ -360,3 +395,6 @@ def pinyin_suggestion():
     response.cache_control.private = True
     response.cache_control.max_age = 3600
     return response
+
+
+from course_portal.accounts import two_factor_views  # noqa: E402,F401  (routes on bp)

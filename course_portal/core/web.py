@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime
+from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import current_app, request
 from flask_babel import format_date, format_datetime
+from flask_wtf.csrf import validate_csrf
+from wtforms import ValidationError
 
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.names import person_name
@@ -34,9 +37,29 @@ def form_view(view: Callable) -> Callable:
     half an hour on the registration form loses every entry. FlaskForm validates the same token
     (whenever WTF_CSRF_ENABLED is true), so the page re-renders with what was typed and the
     "this form had expired" message. Every POST branch of such a view must validate its form
-    before it changes anything.
+    before it changes anything. A refused token is still logged, as the global check logs it.
     """
-    return csrf.exempt(view)
+
+    @wraps(view)
+    def checked(*args, **kwargs):
+        if request.method == "POST" and current_app.config.get("WTF_CSRF_ENABLED", True):
+            _log_refused_token()
+        return view(*args, **kwargs)
+
+    return csrf.exempt(checked)
+
+
+def _log_refused_token() -> None:
+    """Check the request's CSRF token as the form will, and log a refusal with user and IP."""
+    from course_portal.core.errors import log_csrf_failure
+
+    token = request.form.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+    for header in current_app.config.get("WTF_CSRF_HEADERS", ["X-CSRFToken", "X-CSRF-Token"]):
+        token = token or request.headers.get(header)
+    try:
+        validate_csrf(token)
+    except ValidationError as error:
+        log_csrf_failure(error.args[0] if error.args else "refused")
 
 
 def _format_day(value: date | str | None, style: str = "medium") -> str:

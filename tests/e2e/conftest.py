@@ -12,6 +12,9 @@ from werkzeug.serving import make_server
 from course_portal.extensions import db
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+#: the live servers of the running test, newest last (enter_two_step_code reads their database)
+_LIVE_APPS: list = []
+
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -42,9 +45,11 @@ def live_server(make_app, smtp_server):
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     app.url = base_url
+    _LIVE_APPS.append(app)
     try:
         yield app
     finally:
+        _LIVE_APPS.remove(app)
         server.shutdown()
         thread.join(timeout=5)
         with app.app_context():
@@ -84,3 +89,39 @@ def phone_page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+def enter_two_step_code(page, email: str, label: str = "Code", button: str = "Verify") -> None:
+    """After the password, type the staff member's current authenticator code, as they would.
+
+    The code is computed from the secret in the live server's database; the account's last used
+    time step is forgotten first, so the same person can sign in twice within 30 seconds.
+    """
+    import pyotp
+    from playwright.sync_api import expect
+    from sqlalchemy import select, update
+
+    from course_portal.accounts.models import User
+
+    expect(page.get_by_label(label, exact=True)).to_be_visible()
+    app = _LIVE_APPS[-1]
+    with app.app_context():
+        user = db.session.scalar(select(User).where(User.email == email))
+        db.session.execute(update(User).where(User.id == user.id).values(totp_last_step=None))
+        db.session.commit()
+        code = pyotp.TOTP(user.totp_secret).now()
+    page.get_by_label(label, exact=True).fill(code)
+    page.get_by_role("button", name=button).click()
+
+
+def finish_sign_in(page, email: str, sign_out: str = "Sign out", code_label: str = "Code",
+                   verify: str = "Verify") -> None:
+    """After "Sign in": staff get the code page and type their code; then everyone is signed in."""
+    from playwright.sync_api import expect
+
+    signed_in = page.get_by_role("button", name=sign_out)
+    code_field = page.get_by_label(code_label, exact=True)
+    expect(signed_in.or_(code_field)).to_be_visible()
+    if code_field.is_visible():
+        enter_two_step_code(page, email, label=code_label, button=verify)
+    expect(signed_in).to_be_visible()

@@ -19,6 +19,7 @@ from course_portal.catalog.models import Institute
 from course_portal.db import utcnow
 from course_portal.extensions import db
 from tests import factories
+from tests.e2e.conftest import enter_two_step_code
 from tests.test_translations import english_left, po_path, read_catalog
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
@@ -230,12 +231,14 @@ def test_anonymous_visitor_switches_to_russian_and_it_stays(live_server, program
     assert_reads_in(page, "ru")
 
 
-def _sign_in(page, base_url: str, email: str, locale: str) -> None:
+def _sign_in(page, base_url: str, email: str, locale: str, staff: bool = False) -> None:
     """Sign in through the form, whose labels are in the page's language."""
     page.goto(base_url + "/login")
     page.get_by_label(tr(locale, "Email address")).fill(email)
     page.get_by_label(tr(locale, "Password"), exact=True).fill(factories.PASSWORD)
     page.get_by_role("button", name=tr(locale, "Sign in")).click()
+    if staff:  # the two-step code, on a page in the language of the sign-in page
+        enter_two_step_code(page, email, label=tr(locale, "Code"), button=tr(locale, "Verify"))
 
 
 def test_teacher_who_chose_russian_reads_russian_in_a_chinese_browser(live_server, program,
@@ -293,7 +296,7 @@ def test_coordinator_reviews_applications_in_russian(live_server, program, brows
 
     context, page = context_page(browser, "en-US")
     try:
-        _sign_in(page, live_server.url, "coordinator@example.com", "en")
+        _sign_in(page, live_server.url, "coordinator@example.com", "en", staff=True)
         expect(page.get_by_role("button", name=ru("Sign out"))).to_be_visible()
         page.get_by_role("navigation", name=ru("Main")).get_by_role(
             "link", name=ru("Applications to review"), exact=True).click()
