@@ -84,6 +84,7 @@ def register_blueprints(app: Flask) -> None:
     from course_portal.dashboard.views import bp as dashboard_bp
     from course_portal.enrollment.views import bp as enrollment_bp
     from course_portal.ops.views import bp as ops_bp
+    from course_portal.partners.views import bp as partners_bp
     from course_portal.progress.views import bp as progress_bp
 
     app.register_blueprint(catalog_bp)
@@ -93,6 +94,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(certificates_bp)
     app.register_blueprint(progress_bp)
     app.register_blueprint(dashboard_bp)
+    app.register_blueprint(partners_bp)
     init_errors(app)
 
 
@@ -110,7 +112,13 @@ def register_commands(app: Flask) -> None:
     from course_portal.core.cli import outbox_cli
     from course_portal.core.jobs import jobs_cli
     from course_portal.enrollment.cli import enrollment_cli
-    from course_portal.ops.cli import demo_data_command, doctor_command
+    from course_portal.ops.cli import (
+        backup_command,
+        demo_data_command,
+        doctor_command,
+        restore_command,
+    )
+    from course_portal.partners.cli import partners_cli
 
     app.cli.add_command(users_cli)
     app.cli.add_command(outbox_cli)
@@ -119,3 +127,6 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(certificates_cli)
     app.cli.add_command(doctor_command)
     app.cli.add_command(demo_data_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
+    app.cli.add_command(partners_cli)

@@ -28,6 +28,9 @@ from course_portal.ops.demo_progress import load_finished_intake, load_open_sche
 
 #: every demo account's password; printed by `flask demo-data`, so never for a real site
 DEMO_PASSWORD = "demo-password-2026"  # noqa: S105 (published on purpose: demo logins)
+#: the authenticator secret of every demo staff account, published like the password: add it to
+#: an app, or run `flask users two-factor-code EMAIL` in development (see demo_two_factor_help)
+DEMO_TOTP_SECRET = "SPBPUDEMOSPBPUDEMOSPBPUDEMOSPBPU"  # noqa: S105
 
 PARTNERS = [
     {
@@ -195,6 +198,12 @@ STAFF = [
      "locale": "en"},
     {"email": "coordinator@example.com", "role": Role.COORDINATOR,
      "display_name": "Анна Смирнова", "locale": "ru"},
+]
+
+#: a read-only liaison of the university most demo teachers belong to (partners/)
+LIAISONS = [
+    {"email": "liaison@example.com", "partner": "Datong University",
+     "display_name": "赵敏", "locale": "zh"},
 ]
 
 TEACHERS = [
@@ -371,8 +380,8 @@ def _load_program(spec: dict, institutes: dict[str, Institute], today: date,
 
 
 def _new_user(email: str, role: Role, locale: str, display_name: str = "") -> User:
-    """A confirmed, enabled account with the demo password."""
-    return User(
+    """A confirmed, enabled account with the demo password (staff: and the demo authenticator)."""
+    user = User(
         email=email,
         password_hash=generate_password_hash(
             DEMO_PASSWORD, method=current_app.config["PASSWORD_HASH_METHOD"]
@@ -383,6 +392,21 @@ def _new_user(email: str, role: Role, locale: str, display_name: str = "") -> Us
         locale=locale,
         display_name=display_name,
     )
+    if user.needs_two_factor:
+        user.totp_secret = DEMO_TOTP_SECRET
+        user.totp_enabled_at = utcnow()
+    return user
+
+
+def demo_two_factor_help() -> list[str]:
+    """How a person trying the demo gets the sign-in code of a staff account, without a phone."""
+    return [
+        "Staff accounts also ask for a two-step sign-in code. Without a phone, print the current",
+        "code of any staff account above (only with COURSE_PORTAL_ENV=development, as make run):",
+        "  COURSE_PORTAL_ENV=development .venv/bin/flask --app course_portal "
+        "users two-factor-code coordinator@example.com",
+        f"or add the setup key {DEMO_TOTP_SECRET} (time-based, 6 digits) to an authenticator app.",
+    ]
 
 
 def _load_users(partners: dict[str, PartnerUniversity], summary: DemoSummary) -> None:
@@ -408,6 +432,15 @@ def _load_users(partners: dict[str, PartnerUniversity], summary: DemoSummary) ->
         user = _new_user(spec["email"], Role.TEACHER, spec["locale"])
         user.profile = TeacherProfile(partner_university=partners[spec["partner"]],
                                       **spec["profile"])
+        db.session.add(user)
+        summary.created["users"] += 1
+    for spec in LIAISONS:
+        if spec["email"] in existing:
+            summary.present["users"] += 1
+            continue
+        user = _new_user(spec["email"], Role.PARTNER_LIAISON, spec["locale"],
+                         spec["display_name"])
+        user.partner_university = partners[spec["partner"]]
         db.session.add(user)
         summary.created["users"] += 1
 
@@ -445,6 +478,7 @@ def demo_logins(existing_only: bool = False) -> list[tuple[str, str]]:
     """The demo accounts as (email, role); with existing_only, those in the database."""
     logins = [(spec["email"], str(spec["role"])) for spec in STAFF]
     logins += [(spec["email"], str(Role.TEACHER)) for spec in TEACHERS]
+    logins += [(spec["email"], str(Role.PARTNER_LIAISON)) for spec in LIAISONS]
     if not existing_only:
         return logins
     present = set(db.session.scalars(

@@ -26,6 +26,7 @@ from course_portal.catalog.models import Intake, Module, Program
 from course_portal.catalog.services import portal_today
 from course_portal.certificates.models import Certificate
 from course_portal.certificates.services import issue_certificate, reissue, revoke
+from course_portal.core.audit import AuditEvent
 from course_portal.core.outbox import OutboxMessage
 from course_portal.db import utcnow
 from course_portal.enrollment import services as enrollment
@@ -220,6 +221,23 @@ def _backdate(intake: Intake, ids: list[int]) -> None:
     db.session.execute(
         update(ModuleResult).where(ModuleResult.application_id.in_(ids))
         .values(updated_at=recorded).execution_options(synchronize_session=False))
+    # the audit log tells the same story at the same moments
+    moments = {"document.uploaded": _submitted_at(intake) - timedelta(minutes=30),
+               "result.changed": recorded, "final_assessment.changed": recorded,
+               **{f"application.{status.value}": moment for status, moment in events.items()}}
+    for action, moment in moments.items():
+        db.session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.object_type == "applications", AuditEvent.object_id.in_(ids),
+                   AuditEvent.action == action)
+            .values(occurred_at=moment).execution_options(synchronize_session=False))
+    for action, moment in (("schedule.changed", _at(intake.starts_on - timedelta(days=7))),
+                           ("intake.finalised", _at(intake.ends_on, 18))):
+        db.session.execute(
+            update(AuditEvent)
+            .where(AuditEvent.object_type == "intakes", AuditEvent.object_id == intake.id,
+                   AuditEvent.action == action)
+            .values(occurred_at=moment).execution_options(synchronize_session=False))
 
 
 def _issue_certificates(intake: Intake, coordinator: User, summary: DemoSummary) -> list[str]:

@@ -55,7 +55,7 @@ def test_demo_data_twice_creates_nothing_new_and_keeps_intake_dates(app, db):
 
     assert counts == {"partner_universities": 5, "institutes": 2, "programs": 2, "modules": 15,
                       # the open IE and IS intakes and the finished IE one
-                      "intakes": 3, "users": 8, "teacher_profiles": 6, "applications": 11,
+                      "intakes": 3, "users": 9, "teacher_profiles": 6, "applications": 11,
                       # open intake: draft, submitted, decided: 1 + 2 × 2 + 3 × 3; finished:
                       # draft, submitted, approved, enrolled, completed or not, × 5
                       "application_events": 14 + 25, "documents": 18 + 15,
@@ -112,7 +112,7 @@ def test_edited_program_is_put_back_but_accounts_are_not(app, db):
     assert program.title_en == "Investment Ecosystem"
     assert admin.password_hash == "changed"
     output = _load(app).output
-    assert "admin@example.com        admin        (changed since demo-data created it)" in output
+    assert "admin@example.com        admin            (changed since demo-data created it)" in output
 
 
 def test_programs_have_72_and_108_hours_and_open_intakes(app, db):
@@ -195,7 +195,7 @@ def test_output_lists_every_demo_login_with_the_password(app, db):
         assert f"{role}" in output
     assert ("admin@example.com", "admin") in demo.demo_logins()
     assert ("coordinator@example.com", "coordinator") in demo.demo_logins()
-    assert output.count(demo.DEMO_PASSWORD) == 8
+    assert output.count(demo.DEMO_PASSWORD) == 9
     staff = db.session.scalars(select(User).where(User.role != Role.TEACHER)).all()
     assert all(user.display_name for user in staff)
 
