@@ -1,4 +1,4 @@
-"""Commands: flask certificates issue, export-registry, pdf, make-dev-signing-key."""
+"""Commands: flask certificates issue, resume-batch, export-registry, pdf, make-dev-signing-key."""
 
 from __future__ import annotations
 
@@ -55,6 +55,8 @@ def export_registry_command(output: str, program_id: int | None) -> None:
         path.write_bytes(registry.registry_xlsx(certificates))
     else:
         path.write_text(registry.registry_csv(certificates), encoding="utf-8", newline="")
+    services.record_registry_export(None, path.suffix.lower().lstrip(".") or "csv", program_id)
+    db.session.commit()
     click.echo(f"wrote {len(certificates)} certificates to {path}")
 
 
@@ -89,3 +91,24 @@ def make_dev_signing_key_command(folder: str | None, force: bool) -> None:
     click.echo(f"wrote {key_path} and {cert_path}; to sign, set")
     click.echo(f"  COURSE_PORTAL_SIGNING_KEY_PATH={key_path}")
     click.echo(f"  COURSE_PORTAL_SIGNING_CERT_PATH={cert_path}")
+
+
+@certificates_cli.command("resume-batch")
+@click.argument("batch_id", type=int)
+def resume_batch_command(batch_id: int) -> None:
+    """Finish a bulk issuing whose worker died: issue, here and now, to those still without one."""
+    from course_portal.certificates.models import IssueBatch
+
+    batch = db.session.get(IssueBatch, batch_id)
+    if batch is None:
+        raise click.ClickException(f"there is no batch {batch_id}")
+    if not jobs.reopen_batch(batch_id):
+        raise click.ClickException(
+            f"batch {batch_id} is {batch.status.value} and not stalled (its job gave a sign of "
+            f"life in the last {jobs.stall_seconds()} s): nothing to resume")
+    jobs.run_batch(batch_id)
+    db.session.expire_all()
+    batch = db.session.get(IssueBatch, batch_id)
+    for problem in batch.problems:
+        click.echo(f"not issued: {problem}", err=True)
+    click.echo(f"batch {batch_id}: {batch.status.value}, {batch.issued} of {batch.total} issued")

@@ -8,6 +8,7 @@ from wtforms import SubmitField, TextAreaField
 from wtforms.validators import DataRequired, Length
 
 from course_portal.certificates.services import REASON_MAX_LENGTH
+from course_portal.core.text import SafeText, normalize_multiline
 
 
 class IssueForm(FlaskForm):
@@ -21,8 +22,9 @@ class RevokeForm(FlaskForm):
 
     reason = TextAreaField(
         _l("Reason for revocation"),
+        filters=[normalize_multiline],
         validators=[DataRequired(_l("Give the reason; it is shown on the verification page.")),
-                    Length(max=REASON_MAX_LENGTH)],
+                    Length(max=REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
     )
     submit = SubmitField(_l("Revoke certificate"))
 
@@ -32,8 +34,9 @@ class ReissueForm(FlaskForm):
 
     reason = TextAreaField(
         _l("What does the re-issue correct?"),
+        filters=[normalize_multiline],
         validators=[DataRequired(_l("Say what is corrected; it is shown on the verification "
                                     "page.")),
-                    Length(max=REASON_MAX_LENGTH)],
+                    Length(max=REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
     )
     submit = SubmitField(_l("Re-issue certificate"))

@@ -1,18 +1,29 @@
-"""Bulk issuing: every eligible teacher of an intake, one transaction each, progress in the database."""
+"""Bulk issuing: every eligible teacher of an intake, one transaction each, progress in the database.
+
+A worker can die in the middle of a batch (killed, out of memory, the machine restarted). Each
+certificate is committed with its registry number in one transaction, so a number is used
+only by a committed certificate, and at most one valid certificate exists per application.
+The job writes a heartbeat with each certificate; a running batch silent for
+BATCH_STALL_SECONDS is shown as stopped, and resuming it (the page's button or
+`flask certificates resume-batch`) runs it again: it issues only to those still without one.
+"""
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
+from datetime import timedelta
 
+from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from course_portal.accounts.models import User
 from course_portal.catalog.models import Intake
 from course_portal.certificates import services
-from course_portal.certificates.models import BatchStatus, IssueBatch
+from course_portal.certificates.models import BatchStatus, Certificate, IssueBatch
 from course_portal.certificates.pdf import CertificateError
+from course_portal.core.audit import record
 from course_portal.core.jobs import enqueue
 from course_portal.db import utcnow
 from course_portal.enrollment.models import Application
@@ -87,6 +98,8 @@ def start_batch(intake: Intake, actor: User) -> IssueBatch:
     batch = IssueBatch(intake_id=intake.id, requested_by_id=actor.id, total=total)
     db.session.add(batch)
     db.session.flush()
+    record("certificates.batch_started", actor=actor, target=batch, intake=intake.title,
+           intake_id=intake.id, total=total)
     return batch
 
 
@@ -103,24 +116,51 @@ def _save_progress(batch_id: int, **values) -> None:
     db.session.commit()
 
 
+def _claim(batch_id: int) -> bool:
+    """Queued to running in one UPDATE: a batch queued twice (or resumed twice) runs once."""
+    result = db.session.execute(
+        update(IssueBatch)
+        .where(IssueBatch.id == batch_id, IssueBatch.status == BatchStatus.QUEUED)
+        .values(status=BatchStatus.RUNNING, heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def _issued_since_start(batch: IssueBatch) -> int:
+    """Certificates of the intake issued since the batch began: those of an interrupted run."""
+    return db.session.scalar(
+        select(func.count()).select_from(Certificate)
+        .join(Application, Application.id == Certificate.application_id)
+        .where(Application.intake_id == batch.intake_id,
+               Certificate.issued_at >= batch.created_at)
+    )
+
+
 def run_batch(batch_id: int) -> None:
-    """The job: issue for every issuable application of the batch's intake, saving progress."""
-    batch = db.session.get(IssueBatch, batch_id)
-    if batch is None or batch.status != BatchStatus.QUEUED:
+    """The job: issue for every issuable application of the batch's intake, saving progress.
+
+    A resumed batch counts what its interrupted run issued and goes on with the rest.
+    """
+    if not _claim(batch_id):
         return
+    batch = db.session.get(IssueBatch, batch_id)
     ids = [a.id for a in services.issuable(batch.intake)]
     actor_id = batch.requested_by_id
-    _save_progress(batch_id, status=BatchStatus.RUNNING, total=len(ids))
-    state = {"issued": 0, "problems": []}
+    before = _issued_since_start(batch)
+    _save_progress(batch_id, total=before + len(ids), processed=before, issued=before,
+                   problems=[], heartbeat_at=utcnow())
+    state = {"issued": before, "problems": []}
 
     def progress(index: int, number: str | None, message: str) -> None:
-        """Store how far the batch is, so the page's progress bar moves."""
+        """Store how far the batch is, so the page's progress bar moves and it looks alive."""
         if number:
             state["issued"] += 1
         else:
             state["problems"].append(message)
-        _save_progress(batch_id, processed=index, issued=state["issued"],
-                       problems=list(state["problems"]))
+        _save_progress(batch_id, processed=before + index, issued=state["issued"],
+                       problems=list(state["problems"]), heartbeat_at=utcnow())
 
     try:
         issue_many(ids, actor_id, progress)
@@ -130,6 +170,36 @@ def run_batch(batch_id: int) -> None:
         mark_failed(batch_id)
         raise
     _save_progress(batch_id, status=BatchStatus.DONE, finished_at=utcnow())
+
+
+def stall_seconds() -> int:
+    """How long a running batch may be silent before it counts as stopped."""
+    return int(current_app.config["BATCH_STALL_SECONDS"])
+
+
+def is_stalled(batch: IssueBatch) -> bool:
+    """True for a running batch whose job stopped giving signs of life."""
+    return batch.is_stalled(utcnow(), stall_seconds())
+
+
+def reopen_batch(batch_id: int) -> bool:
+    """Put a stalled or failed batch back in the queue; False when it is neither (running,
+    queued, done, or another coordinator resumed it first). The caller then enqueues it."""
+    cutoff = utcnow() - timedelta(seconds=stall_seconds())
+    last_sign = func.coalesce(IssueBatch.heartbeat_at, IssueBatch.created_at)
+    result = db.session.execute(
+        update(IssueBatch)
+        .where(IssueBatch.id == batch_id, or_(
+            IssueBatch.status == BatchStatus.FAILED,
+            and_(IssueBatch.status == BatchStatus.RUNNING, last_sign < cutoff),
+        ))
+        .values(status=BatchStatus.QUEUED, finished_at=None, heartbeat_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    db.session.commit()
+    if result.rowcount == 1:
+        log.warning("certificate batch %s resumed after its job stopped", batch_id)
+    return result.rowcount == 1
 
 
 def mark_failed(batch_id: int) -> None:

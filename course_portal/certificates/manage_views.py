@@ -158,11 +158,38 @@ def batch(batch_id: int):
     found = db.session.get(IssueBatch, batch_id, options=[selectinload(IssueBatch.intake)])
     if found is None:
         abort(404)
-    response = make_response(render_template("certificates/manage/batch.html", batch=found))
-    if not found.is_finished:
+    stalled = jobs.is_stalled(found)
+    response = make_response(render_template("certificates/manage/batch.html", batch=found,
+                                             stalled=stalled, form=IssueForm()))
+    if not found.is_finished and not stalled:
         # reloads without a script (the CSP allows none inline): the progress bar moves on
         response.headers["Refresh"] = "2"
     return response
+
+
+@bp.route("/certificates/manage/batches/<int:batch_id>/resume", methods=["POST"])
+@role_required(Role.COORDINATOR)
+@form_view
+def resume_batch(batch_id: int):
+    """Run a batch whose job stopped again: it issues to those who still have no certificate."""
+    if db.session.get(IssueBatch, batch_id) is None:
+        abort(404)
+    page = url_for(".batch", batch_id=batch_id)
+    if not IssueForm().validate_on_submit():
+        flash(_("This form had expired. Press the button again."), "warning")
+        return redirect(page)
+    if not jobs.reopen_batch(batch_id):
+        flash(_("This batch is still running or has finished; there is nothing to resume."),
+              "info")
+        return redirect(page)
+    try:
+        jobs.enqueue_batch(db.session.get(IssueBatch, batch_id))
+    except Exception:  # Redis unreachable: say so instead of leaving a batch queued forever
+        log.exception("could not queue certificate batch %s again", batch_id)
+        db.session.rollback()
+        jobs.mark_failed(batch_id)
+        flash(_("The background job could not be started. Try again in a minute."), "error")
+    return redirect(page)
 
 
 @bp.route("/certificates/manage/certificates/<int:certificate_id>")
@@ -276,6 +303,8 @@ def registry_page():
 def registry_csv():
     """The registry as CSV."""
     body = registry.registry_csv(registry.registry_certificates())
+    services.record_registry_export(_actor(), "csv")
+    db.session.commit()
     return Response(body, mimetype="text/csv", headers={
         "Content-Disposition": "attachment; filename=certificate-registry.csv",
         "Cache-Control": "private, no-store",
@@ -287,6 +316,8 @@ def registry_csv():
 def registry_xlsx():
     """The registry as an XLSX workbook."""
     body = registry.registry_xlsx(registry.registry_certificates())
+    services.record_registry_export(_actor(), "xlsx")
+    db.session.commit()
     return Response(body, mimetype=(
         "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), headers={
         "Content-Disposition": "attachment; filename=certificate-registry.xlsx",

@@ -136,6 +136,9 @@ class IssueBatch(Base):
     problems: Mapped[list] = mapped_column(JSON, default=list)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     finished_at: Mapped[datetime | None]
+    #: the job's last sign of life, written with each certificate; a running batch silent for
+    #: longer than BATCH_STALL_SECONDS lost its worker and can be resumed
+    heartbeat_at: Mapped[datetime | None]
 
     intake: Mapped[Intake] = relationship()
     requested_by: Mapped[User | None] = relationship()
@@ -149,3 +152,10 @@ class IssueBatch(Base):
     def is_finished(self) -> bool:
         """True once done or failed: the page stops reloading."""
         return self.status in (BatchStatus.DONE, BatchStatus.FAILED)
+
+    def is_stalled(self, now: datetime, stall_seconds: int) -> bool:
+        """Running, but no sign of life for stall_seconds: its worker died (killed, restarted)."""
+        if self.status != BatchStatus.RUNNING:
+            return False
+        last = self.heartbeat_at or self.created_at
+        return (now - last).total_seconds() > stall_seconds

@@ -1,5 +1,11 @@
 """Application documents: checked by content, stored under generated names outside static/.
 
+Images are decoded and encoded again with Pillow, so what is stored is pixels only: no EXIF
+(GPS position, camera serial), no comments, nothing appended after the image. PDFs are parsed
+with pypdf and refused when any object reachable from the trailer holds JavaScript, a launch
+or submit action, automatic actions (/AA, an /OpenAction other than going to a page) or
+embedded files. Each teacher has a quota of stored bytes (UPLOAD_QUOTA_BYTES).
+
 Files and the transaction: the file is written (to a temporary name, then renamed) before the
 row is flushed, and its path is remembered on the session. If the transaction rolls back, or the
 session closes without committing, the new file is deleted; a replaced document's old file is
@@ -16,15 +22,18 @@ import os
 import re
 import unicodedata
 import uuid
+import warnings
 from pathlib import Path
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
-from PIL import Image
+from PIL import Image, ImageOps
 from sqlalchemy import event as sa_event
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from course_portal.accounts.models import User
+from course_portal.core import audit
 from course_portal.db import utcnow
 from course_portal.enrollment.errors import DocumentRefused, EnrollmentError
 from course_portal.enrollment.models import Application, ApplicationStatus, Document, DocumentKind
@@ -51,6 +60,24 @@ _ACTIVE_ANYWHERE = re.compile(
 _ACTIVE_IN_HEAD = re.compile(rb"<(svg|body|head|meta|img|div|form|style|link)\b", re.IGNORECASE)
 #: PDF actions that run code or programs ("/JS" alone is too short not to occur by chance)
 _PDF_ACTIONS = re.compile(rb"/(JavaScript|Launch)(?![A-Za-z0-9])")
+#: dictionary keys of a parsed PDF that carry code, automatic actions or other files
+_PDF_REFUSED_KEYS = frozenset({
+    "/JS", "/JavaScript", "/AA", "/Launch", "/EmbeddedFiles", "/EmbeddedFile", "/RichMedia",
+    "/XFA",
+})
+#: action types (/S) that run, open or send something
+_PDF_REFUSED_ACTIONS = frozenset({
+    "/JavaScript", "/Launch", "/SubmitForm", "/ImportData", "/GoToE", "/GoToR",
+    "/RichMediaExecute", "/Rendition", "/Sound", "/Movie",
+})
+#: a name token of raw PDF syntax, "#xx" escapes still in it
+_PDF_NAME = re.compile(rb"/[^\x00-\x20/<>\[\]()%{}]*")
+#: stream data (images, page contents), skipped by the raw scan: random bytes hold short names
+_PDF_STREAM = re.compile(rb"stream\r?\n.*?endstream", re.DOTALL)
+#: a scanned document has a few hundred objects; far more is a file built to exhaust the check
+_PDF_MAX_OBJECTS = 200_000
+#: JPEG quality of re-encoded images that had to be rotated (others keep their own tables)
+JPEG_QUALITY = 90
 
 #: session.info keys: files to delete if the transaction does not commit, or once it does
 _NEW_FILES = "enrollment.new_files"
@@ -67,6 +94,174 @@ def _damaged(kind: str):
     return DocumentRefused(
         _l("This %(type)s file is damaged or incomplete; scan or export it again.", type=kind)
     )
+
+
+def _pdf_refused():
+    return DocumentRefused(_l("This PDF contains scripts, actions or attached files; print it "
+                              "to a new PDF or scan the paper document."))
+
+
+def _pdf_names(data: bytes) -> set[str]:
+    """The name tokens of the file's syntax outside streams, with "#xx" escapes decoded."""
+    names = set()
+    for token in _PDF_NAME.findall(_PDF_STREAM.sub(b" ", data)):
+        decoded = re.sub(rb"#([0-9A-Fa-f]{2})", lambda m: bytes([int(m.group(1), 16)]), token)
+        names.add(decoded.decode("latin-1"))
+    return names
+
+
+def _check_pdf_syntax(data: bytes) -> None:
+    """For a file pypdf cannot read (viewers repair such files): the raw names, and no
+    compressed object streams, whose hidden objects only a parser would see."""
+    names = _pdf_names(data)
+    if names & (_PDF_REFUSED_KEYS | _PDF_REFUSED_ACTIONS | {"/FileAttachment", "/OpenAction"}):
+        raise _pdf_refused()
+    if "/ObjStm" in names:
+        raise _damaged("PDF")
+
+
+def _check_pdf_objects(data: bytes) -> None:
+    """Walk every object reachable from the trailer with pypdf; refuse active content.
+
+    Names are compared as pypdf decodes them, so "/J#61vaScript" is /JavaScript, and objects
+    hidden in compressed object streams are seen too.
+    """
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+    from pypdf.generic import ArrayObject, DictionaryObject, IndirectObject
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            reader = PdfReader(io.BytesIO(data), strict=False)
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            RecursionError, OSError):
+        _check_pdf_syntax(data)
+        return
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if reader.is_encrypted and not reader.decrypt(""):
+                raise DocumentRefused(_l("This PDF is protected by a password; save it without "
+                                         "the password and upload it again."))
+            seen: set[tuple[int, int]] = set()
+            stack = [reader.trailer]
+            visited = 0
+            while stack:
+                node = stack.pop()
+                if isinstance(node, IndirectObject):
+                    key = (node.idnum, node.generation)
+                    if key in seen:
+                        continue
+                    seen.add(key)
+                    node = node.get_object()
+                visited += 1
+                if visited > _PDF_MAX_OBJECTS:
+                    raise _damaged("PDF")
+                if isinstance(node, DictionaryObject):
+                    keys = set(node.keys())
+                    if keys & _PDF_REFUSED_KEYS:
+                        raise _pdf_refused()
+                    if node.get("/S") in _PDF_REFUSED_ACTIONS:
+                        raise _pdf_refused()
+                    if node.get("/Subtype") == "/FileAttachment":
+                        raise _pdf_refused()
+                    opening = node.get("/OpenAction")
+                    if opening is not None:
+                        opening = opening.get_object()
+                        # a destination (an array) or going to a page is harmless; others are not
+                        if isinstance(opening, DictionaryObject) and opening.get("/S") != "/GoTo":
+                            raise _pdf_refused()
+                    stack.extend(v for k, v in node.items() if k not in ("/Parent", "/P"))
+                elif isinstance(node, ArrayObject):
+                    stack.extend(node)
+    except DocumentRefused:
+        raise
+    except (PdfReadError, ValueError, KeyError, TypeError, AttributeError, IndexError,
+            RecursionError, OSError):
+        raise _damaged("PDF") from None
+
+
+def _reencode_image(data: bytes, image_format: str) -> bytes:
+    """Decode and encode again: pixels only, turned upright, no metadata; refuses a broken file.
+
+    Decoding the whole image also finds a truncated file (Pillow's LOAD_TRUNCATED_IMAGES is
+    off). The size was checked on the header before this decodes anything.
+    """
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(io.BytesIO(data), formats=[image_format]) as image:
+                image.load()
+                upright = ImageOps.exif_transpose(image)
+                rotated = upright is not image
+                transparency = upright.info.get("transparency")
+                # what save() could copy from the source: EXIF, XMP, comments, ICC, text chunks
+                upright.info = {}
+                buffer = io.BytesIO()
+                if image_format == "JPEG":
+                    if upright.mode not in ("L", "RGB", "CMYK"):
+                        upright = upright.convert("RGB")
+                    if rotated:
+                        upright.save(buffer, "JPEG", quality=JPEG_QUALITY)
+                    else:
+                        upright.save(buffer, "JPEG", quality="keep", subsampling="keep")
+                else:
+                    options = {} if transparency is None else {"transparency": transparency}
+                    upright.save(buffer, "PNG", **options)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise DocumentRefused(_l("This image is too large to open; save it at a lower "
+                                 "resolution.")) from None
+    except (OSError, SyntaxError, ValueError, EOFError):
+        raise _damaged(image_format) from None
+    cleaned = buffer.getvalue()
+    if len(cleaned) > MAX_DOCUMENT_BYTES:
+        raise DocumentRefused(_l("The file is larger than 10 MB. Scan it at a lower resolution "
+                                 "or compress it, and upload it again."))
+    return cleaned
+
+
+def clean_content(data: bytes, content_type: str) -> bytes:
+    """What is stored for checked data of that type: images re-encoded, PDFs as they are."""
+    if content_type == JPEG:
+        return _reencode_image(data, "JPEG")
+    if content_type == PNG:
+        return _reencode_image(data, "PNG")
+    return data
+
+
+def quota_used(teacher_id: int, except_document_id: int | None = None) -> int:
+    """Bytes of the teacher's stored documents, in every application."""
+    query = (
+        select(func.coalesce(func.sum(Document.size), 0))
+        .join(Application, Application.id == Document.application_id)
+        .where(Application.teacher_id == teacher_id)
+    )
+    if except_document_id is not None:
+        query = query.where(Document.id != except_document_id)
+    return int(db.session.scalar(query))
+
+
+def _size(size: int) -> str:
+    """12.3 MB, or 850 KB under a megabyte."""
+    if size >= 1024 * 1024:
+        return f"{size / (1024 * 1024):.1f} MB"
+    return f"{-(-size // 1024)} KB"
+
+
+def _check_quota(application: Application, kind: DocumentKind, size: int) -> None:
+    """Refuse a file that would take the teacher past UPLOAD_QUOTA_BYTES (a replaced one is freed)."""
+    quota = current_app.config["UPLOAD_QUOTA_BYTES"]
+    if not quota:
+        return
+    replaced = application.document(kind)
+    used = quota_used(application.teacher_id, replaced.id if replaced is not None else None)
+    if used + size > quota:
+        raise DocumentRefused(_l(
+            "Your documents already take %(used)s of the %(quota)s you can store, and this "
+            "file needs %(size)s more. Upload a smaller scan, or replace a document instead "
+            "of adding one.",
+            used=_size(used), quota=_size(quota), size=_size(size)))
 
 
 def _check_image(data: bytes, image_format: str) -> None:
@@ -108,8 +303,8 @@ def detect_content_type(data: bytes) -> str:
         if b"%%EOF" not in data[-1024:]:
             raise _damaged("PDF")
         if _PDF_ACTIONS.search(data):
-            raise DocumentRefused(_l("This PDF contains scripts or actions; print it to a new "
-                                     "PDF or scan the paper document."))
+            raise _pdf_refused()
+        _check_pdf_objects(data)
         return PDF
     if data.startswith(b"\xff\xd8\xff"):
         _check_image(data, "JPEG")
@@ -195,6 +390,8 @@ def store_document(
                                  "submitted."))
     data = stream.read(MAX_DOCUMENT_BYTES + 1)
     content_type = detect_content_type(data)
+    data = clean_content(data, content_type)
+    _check_quota(application, kind, len(data))
     stored_name = uuid.uuid4().hex
     path = _path_of(application.id, stored_name)
     original = clean_filename(filename, fallback=kind.value + EXTENSIONS[content_type])
@@ -221,6 +418,8 @@ def store_document(
     except Exception:
         _unlink(path)
         raise
+    audit.record("document.uploaded", actor=actor, teacher=application.teacher_id,
+                 target=application, kind=kind.value, size=document.size)
     log.info("document %s (%s) stored for application %s: %s bytes, %s",
              document.id, kind.value, application.id, document.size, content_type)
     return document

@@ -11,6 +11,7 @@ from flask import (
     flash,
     redirect,
     render_template,
+    request,
     send_file,
     url_for,
 )
@@ -33,7 +34,7 @@ from course_portal.enrollment.models import (
     ApplicationStatus,
     DocumentKind,
 )
-from course_portal.extensions import db
+from course_portal.extensions import db, limiter
 
 bp = Blueprint("enrollment", __name__)
 log = logging.getLogger(__name__)
@@ -93,7 +94,21 @@ def _draft_data(application: Application | None) -> dict:
 # --- apply --------------------------------------------------------------------------------
 
 
+def _uploader() -> str:
+    """Uploads are counted per teacher, whichever address they come from."""
+    if current_user.is_authenticated:
+        return f"user:{current_user.id}"
+    return f"ip:{request.remote_addr}"
+
+
+def _carries_no_file() -> bool:
+    """Saving typed text only is not an upload: it is not counted."""
+    return not any(f.filename for f in request.files.values())
+
+
 @bp.route("/intakes/<int:intake_id>/apply", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["UPLOAD_RATE_LIMIT"], methods=["POST"],
+               key_func=_uploader, exempt_when=_carries_no_file, scope="enrollment.upload")
 @role_required(Role.TEACHER)
 @form_view
 def apply(intake_id: int):

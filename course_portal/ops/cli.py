@@ -1,4 +1,4 @@
-"""flask doctor (is this machine ready?) and flask demo-data (programs, partners, demo logins)."""
+"""flask doctor (is this machine ready?), flask demo-data (demo logins), flask backup and restore."""
 
 from __future__ import annotations
 
@@ -39,11 +39,13 @@ def _echo_logins() -> None:
         return
     width = max(len(email) for email, _ in logins)
     click.echo("Demo logins:")
-    click.echo(f"  {'email':<{width}}  {'role':<11}  password")
+    click.echo(f"  {'email':<{width}}  {'role':<15}  password")
     for email, role in logins:
         password = (demo.DEMO_PASSWORD if demo.demo_password_works(email)
                     else "(changed since demo-data created it)")
-        click.echo(f"  {email:<{width}}  {role:<11}  {password}")
+        click.echo(f"  {email:<{width}}  {role:<15}  {password}")
+    for line in demo.demo_two_factor_help():
+        click.echo(line)
 
 
 @click.command("demo-data")
@@ -81,3 +83,53 @@ def demo_data_command(if_empty: bool, allow_production: bool) -> None:
         raise click.ClickException(
             f"the database is not ready ({type(exc).__name__}); run: flask db upgrade"
         ) from exc
+
+
+@click.command("backup")
+@click.option("-o", "--output", type=click.Path(file_okay=False), default=None,
+              help="The folder to write the archive into (default: instance/backups).")
+@with_appcontext
+def backup_command(output: str | None) -> None:
+    """Write the database and the uploaded documents into one timestamped archive."""
+    from pathlib import Path
+
+    from course_portal.ops import backup
+
+    folder = Path(output) if output else Path(current_app.instance_path) / "backups"
+    try:
+        archive = backup.create_backup(folder, progress=click.echo)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"backup written: {archive} ({archive.stat().st_size} bytes)")
+
+
+@click.command("restore")
+@click.argument("archive", type=click.Path(exists=True, dir_okay=False))
+@click.option("--yes", is_flag=True,
+              help="Really replace the database and the uploads with the archive's.")
+@click.option("--force", is_flag=True, help="Restore even into a database that has data.")
+@with_appcontext
+def restore_command(archive: str, yes: bool, force: bool) -> None:
+    """Restore a `flask backup` archive: the database, then the uploaded documents.
+
+    Stop the app servers and workers first. Into an empty database (after `createdb`, or
+    `flask db upgrade`) it needs --yes; into one with data, --yes and --force.
+    """
+    from pathlib import Path
+
+    from course_portal.ops import backup
+
+    if not yes:
+        raise click.ClickException(
+            "restoring replaces the database and the uploaded documents with the archive's. "
+            "Stop the app servers and workers, then run again with --yes.")
+    try:
+        report = backup.restore_backup(Path(archive), force=force, progress=click.echo)
+    except backup.BackupError as exc:
+        raise click.ClickException(str(exc)) from exc
+    rows = sum(report.tables.values())
+    click.echo(f"restored {rows} rows in {len(report.tables)} tables and {report.files} files "
+               f"from the backup of {report.manifest['created_at']} "
+               f"(schema {report.manifest['schema_revision']})")
+    if report.previous_uploads:
+        click.echo(f"the uploads folder it replaced is kept at {report.previous_uploads}")

@@ -160,7 +160,7 @@ def _signed_in_client(app):
     return client
 
 
-def test_database_down_for_a_signed_in_user_still_gives_the_500_page(database_down, caplog):
+def test_database_down_for_a_signed_in_user_gives_the_retry_page(database_down, caplog):
     app, cut_the_database = database_down
     client = _signed_in_client(app)
     cut_the_database()
@@ -168,14 +168,16 @@ def test_database_down_for_a_signed_in_user_still_gives_the_500_page(database_do
     response = client.get("/test/database-gone")
     page = response.get_data(as_text=True)
 
-    assert response.status_code == 500
-    incident = incident_of(page)
-    assert incident in caplog.text
+    assert response.status_code == 503
+    assert response.headers["Retry-After"].isdigit()
+    assert "try again" in page
+    assert "503 database unavailable GET /test/database-gone" in caplog.text
     assert "server closed the connection" not in page
     assert "Traceback" not in page
 
 
-def test_an_error_page_that_cannot_render_falls_back_to_the_incident_page(database_down, caplog):
+def test_a_page_that_cannot_render_without_the_database_falls_back_to_the_plain_retry_page(
+        database_down, caplog):
     app, cut_the_database = database_down
     # as in production: no exception propagates to the test, Flask's last resort runs
     app.testing = False
@@ -186,11 +188,30 @@ def test_an_error_page_that_cannot_render_falls_back_to_the_incident_page(databa
     response = client.get("/no/such/page")  # the 404 page needs the user's language
     page = response.get_data(as_text=True)
 
+    assert response.status_code == 503
+    assert "Please try again in a few seconds" in page
+    assert "系统暂时繁忙" in page  # the plain page speaks every language: the user's is unknown
+    assert "503 database unavailable" in caplog.text
+    assert "Traceback" not in page
+    assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_a_crash_while_rendering_the_404_page_still_gives_the_incident_page(make_app, caplog):
+    app = _app_with_failing_view(make_app)
+    app.testing = False
+    app.config["PROPAGATE_EXCEPTIONS"] = False
+
+    @app.context_processor
+    def broken():
+        raise RuntimeError("the template context failed")
+
+    response = app.test_client().get("/no/such/page")
+    page = response.get_data(as_text=True)
+
     assert response.status_code == 500
     incident = incident_of(page)
     assert incident in caplog.text
     assert "Traceback" not in page
-    assert response.headers["X-Content-Type-Options"] == "nosniff"
 
 
 # --- redirects stay on the site -----------------------------------------------------------------
