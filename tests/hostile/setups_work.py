@@ -1,0 +1,261 @@
+"""Setups of the hostile-input registry: applications, reviews, certificates, dashboard, progress.
+
+For each form: `<form>_setup(role)` creates fresh rows and returns the Env, `<form>_baseline(env)`
+a valid filling, `<form>_stored(env, field)` reads back what was saved, `<form>_shown(env)` the
+path of a page that shows it.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from sqlalchemy import select
+
+from course_portal.extensions import db
+from tests import factories
+from tests.hostile.conftest import make_role
+from tests.hostile.spec import Env, commit, new_code
+
+# --- enrollment -------------------------------------------------------------------------------
+
+def apply_setup(role):
+    teacher = make_role(role)
+    intake = commit(factories.make_intake(factories.make_program(code=new_code())))
+    return Env(url=f"/intakes/{intake.id}/apply", user=teacher, rows={"intake": intake})
+
+
+def apply_baseline(env: Env) -> dict:
+    return {"motivation": "I teach economics.", "funding_source": "other",
+            "funding_other": "Harbin city grant", "consent": "y", "save": "1"}
+
+
+def application_of(env: Env):
+    from course_portal.enrollment.models import Application
+
+    db.session.expire_all()
+    return db.session.scalar(select(Application).where(
+        Application.teacher_id == env.user.id,
+        Application.intake_id == env.rows["intake"].id))
+
+
+def apply_stored(env: Env, name: str):
+    application = application_of(env)
+    return getattr(application, name) if application is not None else None
+
+
+def apply_shown(env: Env) -> str:
+    return f"/applications/{application_of(env).id}"
+
+
+def submitted_setup(role):
+    coordinator = make_role(role)
+    application = commit(factories.make_application(status="submitted"))
+    return Env(url="", user=coordinator, rows={"application": application})
+
+
+def queue_setup(role):
+    env = submitted_setup(role)
+    env.url = "/review"
+    return env
+
+
+def queue_baseline(env: Env) -> dict:
+    return {"ids": f"{env.rows['application'].id}:submitted", "reason": "No seat left.",
+            "reject": "1"}
+
+
+def decide_setup(role):
+    env = submitted_setup(role)
+    env.url = f"/review/applications/{env.rows['application'].id}/decide"
+    return env
+
+
+def decide_baseline(env: Env) -> dict:
+    return {"seen_status": "submitted", "reason": "No seat left.", "reject": "1"}
+
+
+def decision_stored(env: Env, name: str):
+    from course_portal.enrollment.models import Application, ApplicationStatus
+
+    db.session.expire_all()
+    application = db.session.get(Application, env.rows["application"].id)
+    return application.reason if application.status == ApplicationStatus.REJECTED else None
+
+
+def queue_get_setup(role):
+    return Env(url="/review", user=make_role(role))
+
+
+# --- certificates -----------------------------------------------------------------------------
+
+#: a certificate's PDF, rendered once: the reasons typed here are not printed on it, and
+#: WeasyPrint's ~100 ms per certificate would be a third of the suite's time
+_PDF: list[bytes] = []
+
+
+def render_once(snapshot, code: str) -> tuple[bytes, bool]:
+    from course_portal.certificates.pdf import render_certificate
+
+    if not _PDF:
+        _PDF.append(render_certificate(snapshot, "http://portal.test/verify/" + code))
+    return _PDF[0], False
+
+
+ONE_PDF = (("course_portal.certificates.services", "_render", render_once),)
+
+
+def certificate_setup(role, url: str):
+    from course_portal.certificates import services
+    from tests.certificates.helpers import make_completed, make_finished_intake
+
+
+    coordinator = make_role(role)
+    intake = make_finished_intake(code=new_code("C"))
+    application = make_completed(intake)
+    certificate = commit(services.issue_certificate(application, coordinator))
+    return Env(url=url.format(id=certificate.id), user=coordinator,
+               rows={"certificate": certificate, "application": application})
+
+
+def revoke_stored(env: Env, name: str):
+    from course_portal.certificates.models import Certificate
+
+    db.session.expire_all()
+    return db.session.get(Certificate, env.rows["certificate"].id).revoked_reason or None
+
+
+def reissue_stored(env: Env, name: str):
+    from course_portal.certificates.models import Certificate
+
+    db.session.expire_all()
+    new = db.session.scalar(select(Certificate).where(
+        Certificate.replaces_id == env.rows["certificate"].id))
+    return new.reissue_reason if new is not None else None
+
+
+def verify_shown(env: Env) -> str:
+    from course_portal.certificates.models import Certificate
+
+    db.session.expire_all()
+    new = db.session.scalar(select(Certificate).where(
+        Certificate.replaces_id == env.rows["certificate"].id))
+    return f"/verify/{(new or env.rows['certificate']).verification_code}"
+
+
+def verify_setup(role):
+    return Env(url="/verify", user=None)
+
+
+# --- dashboard --------------------------------------------------------------------------------
+
+def bulk_email_setup(role):
+    coordinator = make_role(role)
+    application = commit(factories.make_application(status="enrolled"))
+    return Env(url="/dashboard/email", user=coordinator,
+               rows={"intake_id": application.intake_id, "teacher": application.teacher})
+
+
+def bulk_email_baseline(env: Env) -> dict:
+    return {"audience": "enrolled", "program": "", "intake": str(env.rows["intake_id"]),
+            "partner": "", "funding": "", "subject": "Classes start on Monday",
+            "body": "Dear colleagues,\nsee you soon.", "action": "send"}
+
+
+def bulk_email_stored(env: Env, name: str):
+    from course_portal.core.outbox import OutboxMessage
+
+    message = db.session.scalars(select(OutboxMessage).where(
+        OutboxMessage.to_address == env.rows["teacher"].email,
+        OutboxMessage.kind == "dashboard.bulk")).first()
+    if message is None:
+        return None
+    if name == "subject":
+        return message.subject
+    # the template adds a greeting and a signature around the body
+    return message.body_text
+
+
+def dashboard_get_setup(role):
+    return Env(url="/dashboard", user=make_role(role))
+
+
+def audit_get_setup(role):
+    return Env(url="/dashboard/audit", user=make_role(role))
+
+
+# --- progress ---------------------------------------------------------------------------------
+
+def roster_setup(role):
+    coordinator = make_role(role)
+    today = date.today()
+    program = factories.make_program(code=new_code(), hours=(8,))
+    intake = factories.make_intake(
+        program, applications_open_on=today - timedelta(days=120),
+        applications_close_on=today - timedelta(days=70),
+        starts_on=today - timedelta(days=60), ends_on=today + timedelta(days=30))
+    application = commit(factories.make_application(intake=intake, status="enrolled"))
+    from course_portal.progress import grid
+
+    stamp = grid.roster_stamp(intake)
+    return Env(url=f"/progress/manage/intakes/{intake.id}/roster", user=coordinator,
+               rows={"app": application.id, "module": program.modules[0].id, "stamp": stamp,
+                     "intake": intake, "program": program, "application": application})
+
+
+def roster_baseline(env: Env) -> dict:
+    app, module = env.rows["app"], env.rows["module"]
+    return {"stamp": env.rows["stamp"], f"h-{app}-{module}": "8",
+            f"r-{app}-{module}": "passed", f"f-{app}": "passed"}
+
+
+def roster_csv(env: Env, name: str = "Wang") -> str:
+    from course_portal.progress import csv_import, grid
+
+    intake = env.rows["intake"]
+    db.session.expire_all()
+    template = csv_import.template_csv(grid.load_roster(intake)).lstrip("\ufeff")
+    lines = template.split("\r\n")
+    # the row's second cell is the family name in Latin letters, informational on import
+    row = lines[1].split(",")
+    row[1] = '"' + name.replace('"', '""') + '"'
+    lines[1] = ",".join(row)
+    return "\r\n".join(lines)
+
+
+def import_setup(role):
+    env = roster_setup(role)
+    env.url = f"/progress/manage/intakes/{env.rows['intake'].id}/roster/import"
+    return env
+
+
+def import_files(env: Env) -> dict:
+    return {"file": (roster_csv(env).encode("utf-8"), "roster.csv")}
+
+
+def import_confirm_setup(role):
+    env = roster_setup(role)
+    env.url = f"/progress/manage/intakes/{env.rows['intake'].id}/roster/import/confirm"
+    return env
+
+
+def import_confirm_baseline(env: Env) -> dict:
+    return {"content": roster_csv(env), "stamp": env.rows["stamp"]}
+
+
+def rules_setup(role):
+    user = make_role(role)
+    program = commit(factories.make_program(code=new_code()))
+    return Env(url=f"/progress/manage/programs/{program.id}/rules", user=user)
+
+
+def schedule_setup(role):
+    env = roster_setup(role)
+    env.url = f"/progress/manage/intakes/{env.rows['intake'].id}/schedule"
+    return env
+
+
+def schedule_baseline(env: Env) -> dict:
+    intake = env.rows["intake"]
+    return {"modules-0-module_id": str(env.rows["module"]),
+            "modules-0-starts_on": intake.starts_on.isoformat(),
+            "modules-0-ends_on": (intake.starts_on + timedelta(days=7)).isoformat()}
