@@ -295,7 +295,7 @@ class SignInCodeForm(FlaskForm):
     """The second step of signing in: a code from the authenticator app, or a recovery code."""
 
     code = StringField(
-        _l("Code"),
+        _l("Sign-in code"),
         validators=[DataRequired(), Length(max=32)],
     )
     submit = SubmitField(_l("Verify"))

@@ -91,7 +91,7 @@ def phone_page(browser):
     context.close()
 
 
-def enter_two_step_code(page, email: str, label: str = "Code", button: str = "Verify") -> None:
+def enter_two_step_code(page, email: str, label: str = "Sign-in code", button: str = "Verify") -> None:
     """After the password, type the staff member's current authenticator code, as they would.
 
     The code is computed from the secret in the live server's database; the account's last used
@@ -114,7 +114,7 @@ def enter_two_step_code(page, email: str, label: str = "Code", button: str = "Ve
     page.get_by_role("button", name=button).click()
 
 
-def finish_sign_in(page, email: str, sign_out: str = "Sign out", code_label: str = "Code",
+def finish_sign_in(page, email: str, sign_out: str = "Sign out", code_label: str = "Sign-in code",
                    verify: str = "Verify") -> None:
     """After "Sign in": staff get the code page and type their code; then everyone is signed in."""
     from playwright.sync_api import expect

@@ -238,7 +238,7 @@ def _sign_in(page, base_url: str, email: str, locale: str, staff: bool = False) 
     page.get_by_label(tr(locale, "Password"), exact=True).fill(factories.PASSWORD)
     page.get_by_role("button", name=tr(locale, "Sign in")).click()
     if staff:  # the two-step code, on a page in the language of the sign-in page
-        enter_two_step_code(page, email, label=tr(locale, "Code"), button=tr(locale, "Verify"))
+        enter_two_step_code(page, email, label=tr(locale, "Sign-in code"), button=tr(locale, "Verify"))
 
 
 def test_teacher_who_chose_russian_reads_russian_in_a_chinese_browser(live_server, program,

@@ -48,7 +48,7 @@ def test_coordinator_sets_up_two_step_sign_in_and_signs_in_with_a_recovery_code(
     page.get_by_label("Password", exact=True).fill(factories.PASSWORD)
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Two-step sign-in")).to_be_visible()
-    page.get_by_label("Code", exact=True).fill(codes[0])
+    page.get_by_label("Sign-in code", exact=True).fill(codes[0])
     page.get_by_role("button", name="Verify").click()
     expect(page.get_by_text("You signed in with a recovery code. 9 codes are left")).to_be_visible()
     expect(page.get_by_role("heading", name="Dashboard", exact=True)).to_be_visible()
