@@ -47,7 +47,7 @@ def register_logging(app: Flask) -> None:
 def register_extensions(app: Flask) -> None:
     """Bind db, migrate, login, csrf, babel and limiter to the app."""
     from course_portal import models  # noqa: F401  (every table known to Alembic)
-    from course_portal.core import outbox
+    from course_portal.core import outbox, pagecache
     from course_portal.core.i18n import select_locale
     from course_portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -69,6 +69,7 @@ def register_extensions(app: Flask) -> None:
     )
     limiter.init_app(app)
     outbox.init_app(app)
+    pagecache.init_app(app)
 
     from course_portal.accounts.session import init_login
 

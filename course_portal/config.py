@@ -94,6 +94,11 @@ class Defaults:
     BATCH_STALL_SECONDS = 120
     #: requests per client address to the public verification pages
     VERIFY_RATE_LIMIT = "30 per minute"
+    #: the busiest pages are kept rendered this long at most (and only while no row has
+    #: changed since); 0 renders every request
+    PAGE_CACHE_SECONDS = 60
+    #: characters of kept pages per app server process, the least recently used dropped first
+    PAGE_CACHE_MAX_BYTES = 64 * 1024 * 1024
 
 
 def _coerce(raw: str, current):

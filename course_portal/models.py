@@ -5,6 +5,7 @@ from course_portal.catalog.models import Institute, Intake, Module, PartnerUnive
 from course_portal.certificates.models import Certificate, IssueBatch, RegistryCounter
 from course_portal.core.audit import AuditEvent
 from course_portal.core.outbox import OutboxMessage
+from course_portal.core.pagecache import CacheGeneration
 from course_portal.enrollment.models import Application, ApplicationEvent, Document, IntakeQuota
 from course_portal.progress.models import (
     FinalAssessment,
@@ -19,6 +20,7 @@ __all__ = [
     "Application",
     "AuditEvent",
     "ApplicationEvent",
+    "CacheGeneration",
     "Certificate",
     "Document",
     "FinalAssessment",

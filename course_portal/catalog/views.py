@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 
 from course_portal.catalog import services
+from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import public
 
 bp = Blueprint("catalog", __name__)
@@ -18,6 +19,7 @@ def accepting_on(intake, day) -> bool:
 
 @bp.get("/")
 @public
+@cached_page
 def index():
     """Every published program with its next open intake."""
     programs = services.published_programs()
@@ -27,6 +29,7 @@ def index():
 
 @bp.get("/programs/<code>")
 @public
+@cached_page
 def program(code: str):
     """A program: institute, modules with hours, intakes with dates and seats left."""
     program = services.get_published_program(code)

@@ -25,6 +25,7 @@ from course_portal.certificates import services
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.certificates.pdf import RESULT_LABELS
 from course_portal.core.i18n import current_language
+from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import public
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db, limiter
@@ -198,6 +199,7 @@ def verify_json(code: str):
 @bp.route("/verify/<code>")
 @public
 @verify_limit
+@cached_page
 def verify_code(code: str):
     """Every field the certificate states, its status and its PDF's SHA-256."""
     certificate = by_code_or_404(code)

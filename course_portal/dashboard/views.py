@@ -12,6 +12,7 @@ from course_portal.catalog.models import Intake, PartnerUniversity
 from course_portal.catalog.services import portal_today
 from course_portal.core.audit import record
 from course_portal.core.i18n import current_language
+from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
 from course_portal.dashboard import reports, services
@@ -86,6 +87,7 @@ def _charts(figures: services.Figures, filters: services.DashboardFilters) -> li
 
 @bp.route("/dashboard")
 @role_required(Role.COORDINATOR)
+@cached_page
 def index():
     """Figures and charts of the applications, narrowed by program, intake, partner, period."""
     choices = filter_choices()

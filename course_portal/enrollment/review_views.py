@@ -26,6 +26,7 @@ from course_portal.catalog.models import Intake
 from course_portal.catalog.services import portal_today
 from course_portal.core import audit
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
+from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
 from course_portal.enrollment import queue, queue_export, seats, services
@@ -121,6 +122,7 @@ def _flash_outcome(outcome: services.BulkOutcome, decision: str) -> None:
 @bp.route("/review", methods=["GET", "POST"])
 @role_required(Role.COORDINATOR)
 @form_view
+@cached_page
 def review_queue():
     """The applications to review, filtered and sorted, 50 to a page; decide on many at once."""
     choices = queue.filter_choices()

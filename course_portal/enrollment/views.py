@@ -24,6 +24,7 @@ from werkzeug.routing import BuildError
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import Intake, Program
 from course_portal.catalog.services import portal_today
+from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
 from course_portal.enrollment import documents, forms, services
@@ -203,6 +204,7 @@ def _store_files(form, application: Application, teacher: User) -> bool:
 
 @bp.get("/applications")
 @role_required(Role.TEACHER)
+@cached_page
 def my_applications():
     """The teacher's applications, newest first, with their status."""
     applications = db.session.scalars(

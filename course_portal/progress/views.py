@@ -13,6 +13,7 @@ from course_portal.catalog.models import Intake
 from course_portal.catalog.services import portal_today
 from course_portal.core.i18n import current_language
 from course_portal.core.names import display_name
+from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.enrollment.models import Application, ApplicationStatus
 from course_portal.enrollment.services import status_label
@@ -88,6 +89,7 @@ def progress_context(application: Application) -> dict:
 
 @bp.get("/progress")
 @role_required(Role.TEACHER)
+@cached_page
 def mine():
     """The teacher's courses that have started, each with its progress bar."""
     applications = list(db.session.scalars(
@@ -102,6 +104,7 @@ def mine():
 
 @bp.get("/progress/<int:application_id>")
 @role_required(Role.TEACHER)
+@cached_page
 def application(application_id: int):
     """One course: the bar, each module with dates, state and result, and what comes next."""
     return render_template("progress/application.html",
