@@ -11,6 +11,7 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from math import ceil
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
@@ -21,6 +22,7 @@ from course_portal.core.audit import record_many
 from course_portal.db import utcnow
 from course_portal.enrollment import seats
 from course_portal.enrollment.models import Application, ApplicationStatus
+from course_portal.enrollment.queue import QueuePage
 from course_portal.extensions import db
 from course_portal.progress.errors import ProgressError
 from course_portal.progress.models import (
@@ -30,7 +32,12 @@ from course_portal.progress.models import (
     Outcome,
     ResultChange,
 )
-from course_portal.progress.services import IntakeData, load_intake_data, roster_applications
+from course_portal.progress.services import (
+    IntakeData,
+    count_roster_applications,
+    load_intake_data,
+    roster_applications,
+)
 
 #: the longest cell value looked at; anything longer is refused without being parsed
 CELL_MAX_LENGTH = 20
@@ -48,6 +55,9 @@ OUTCOME_WORDS = {
 EDITABLE = (ApplicationStatus.ENROLLED,)
 #: statuses shown in the roster: enrolled ones, and after closing, the finished ones
 SHOWN = (ApplicationStatus.ENROLLED, ApplicationStatus.COMPLETED, ApplicationStatus.NOT_COMPLETED)
+#: teachers on one page of the roster grid: 50 teachers of an 18-module program are 1,900 cells,
+#: about as many as a person checks before saving, and a page that renders in a few milliseconds
+ROSTER_PER_PAGE = 50
 
 
 def hours_key(application_id: int, module_id: int) -> str:
@@ -79,6 +89,8 @@ class Roster:
     data: IntakeData
     #: the newest history row of the intake when loaded: a save from an older page is noticed
     stamp: str = "0"
+    #: where these applications sit among all of the intake's, when the roster is one page
+    paging: QueuePage | None = None
 
     @property
     def modules(self):
@@ -107,11 +119,24 @@ class Roster:
         return cells
 
 
-def load_roster(intake: Intake) -> Roster:
-    """The intake's roster in a fixed number of queries, whatever its size."""
-    applications = roster_applications(intake, SHOWN)
+def load_roster(intake: Intake, page: int | None = None,
+                per_page: int = ROSTER_PER_PAGE) -> Roster:
+    """The intake's roster in a fixed number of queries, whatever its size.
+
+    With page, only that page of teachers (by Latin name; a page past the end shows the last):
+    saving it changes only its cells, the others keep their values.
+    """
+    paging = None
+    if page is None:
+        applications = roster_applications(intake, SHOWN)
+    else:
+        total = count_roster_applications(intake, SHOWN)
+        page = min(max(page, 1), max(ceil(total / per_page), 1))
+        applications = roster_applications(intake, SHOWN, limit=per_page,
+                                           offset=(page - 1) * per_page)
+        paging = QueuePage(rows=applications, total=total, page=page, per_page=per_page)
     return Roster(intake, applications, load_intake_data(intake, [a.id for a in applications]),
-                  stamp=roster_stamp(intake))
+                  stamp=roster_stamp(intake), paging=paging)
 
 
 def roster_stamp(intake: Intake) -> str:

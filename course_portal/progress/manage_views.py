@@ -12,6 +12,7 @@ from sqlalchemy.orm import selectinload
 from course_portal.accounts.models import Role
 from course_portal.catalog.models import Intake, Program
 from course_portal.catalog.services import portal_today
+from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
 from course_portal.enrollment.models import Application
@@ -63,10 +64,11 @@ def _put_errors(form, error: ProgressError) -> None:
 @bp.route("/progress/manage/intakes/<int:intake_id>/roster", methods=["GET", "POST"])
 @role_required(Role.COORDINATOR)
 @form_view
+@cached_page
 def roster(intake_id: int):
     """Every enrolled teacher × every module: attended hours and result, and the final, at once."""
     intake = _intake_or_404(intake_id)
-    current = grid.load_roster(intake)
+    current = grid.load_roster(intake, page=request.args.get("page", 1, type=int))
     form = forms.RosterForm()
     values = current.values()
     errors: dict = {}
@@ -93,7 +95,7 @@ def roster(intake_id: int):
             flash(ngettext("The results are saved: %(num)d change.",
                            "The results are saved: %(num)d changes.", outcome.changed),
                   "success")
-            return redirect(url_for("progress.roster", intake_id=intake.id))
+            return redirect(_roster_url(intake, current))
     else:
         values.update({k: v for k, v in request.form.items() if k.startswith(CELL_PREFIXES)})
     verdicts = {a.id: services.judge(current.data.ledger(a.id)) for a in current.applications}
@@ -104,6 +106,12 @@ def roster(intake_id: int):
         can_close=intake.ends_on <= portal_today(),
         grid=grid,
     )
+
+
+def _roster_url(intake: Intake, roster: grid.Roster) -> str:
+    """The roster page the coordinator was on."""
+    page = roster.paging.page if roster.paging and roster.paging.page > 1 else None
+    return url_for("progress.roster", intake_id=intake.id, page=page)
 
 
 @bp.post("/progress/manage/intakes/<int:intake_id>/close")

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from course_portal.catalog.models import Intake, Module, Program
@@ -290,11 +290,13 @@ def eligibilities(intake: Intake, applications: Sequence[Application]) -> dict[i
     return {a.id: judge(data.ledger(a.id)) for a in applications}
 
 
-def roster_applications(intake: Intake, statuses: Iterable[str]) -> list[Application]:
-    """The intake's applications in these statuses with teacher and profile, by Latin name."""
+def roster_applications(intake: Intake, statuses: Iterable[str], limit: int | None = None,
+                        offset: int = 0) -> list[Application]:
+    """The intake's applications in these statuses with teacher and profile, by Latin name;
+    with limit, one page of them."""
     from course_portal.accounts.models import TeacherProfile, User
 
-    return list(db.session.scalars(
+    stmt = (
         select(Application)
         .join(User, User.id == Application.teacher_id)
         .outerjoin(TeacherProfile, TeacherProfile.user_id == User.id)
@@ -302,7 +304,18 @@ def roster_applications(intake: Intake, statuses: Iterable[str]) -> list[Applica
         .options(selectinload(Application.teacher).selectinload(User.profile))
         .order_by(TeacherProfile.family_name_latin, TeacherProfile.given_name_latin,
                   Application.id)
-    ))
+    )
+    if limit is not None:
+        stmt = stmt.limit(limit).offset(offset)
+    return list(db.session.scalars(stmt))
+
+
+def count_roster_applications(intake: Intake, statuses: Iterable[str]) -> int:
+    """How many applications of the intake are in these statuses."""
+    return db.session.scalar(
+        select(func.count(Application.id))
+        .where(Application.intake_id == intake.id, Application.status.in_(list(statuses)))
+    ) or 0
 
 
 # --- where a teacher stands -----------------------------------------------------------------

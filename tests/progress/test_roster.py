@@ -6,7 +6,14 @@ import re
 
 from sqlalchemy import func, select
 
-from course_portal.progress.grid import final_key, hours_key, load_roster, outcome_key, save_grid
+from course_portal.progress.grid import (
+    ROSTER_PER_PAGE,
+    final_key,
+    hours_key,
+    load_roster,
+    outcome_key,
+    save_grid,
+)
 from course_portal.progress.models import ModuleResult, ResultChange
 from course_portal.progress.services import eligibility
 from tests import factories
@@ -131,10 +138,11 @@ def _enroll(intake, count):
 
 
 def test_the_roster_query_count_does_not_grow_with_the_teachers(client, db, login_as, program):
+    client.application.config["PAGE_CACHE_SECONDS"] = 0  # what rendering costs, not a kept copy
     login_as("coordinator")
     small = factories.make_intake(program, title="Small", capacity=40)
-    large = factories.make_intake(program, title="Large", capacity=40)
-    for intake, count in ((small, 2), (large, 25)):
+    large = factories.make_intake(program, title="Large", capacity=80)
+    for intake, count in ((small, 2), (large, 60)):
         for application in _enroll(intake, count):
             save_grid(load_roster(intake), cells_for(application, program.modules), None)
     db.session.commit()
@@ -147,6 +155,42 @@ def test_the_roster_query_count_does_not_grow_with_the_teachers(client, db, logi
         counts[intake.title] = len(statements)
 
     assert counts["Small"] == counts["Large"], counts
+
+
+def test_a_large_roster_comes_in_pages_saved_one_at_a_time(client, db, login_as, program):
+    login_as("coordinator")
+    intake = factories.make_intake(program, title="Large", capacity=80)
+    enrolled = _enroll(intake, ROSTER_PER_PAGE + 7)
+    db.session.commit()
+    by_name = load_roster(intake).applications  # the order the pages follow
+    first_page, second_page = by_name[:ROSTER_PER_PAGE], by_name[ROSTER_PER_PAGE:]
+    url = f"/progress/manage/intakes/{intake.id}/roster"
+
+    page_one = client.get(url).get_data(as_text=True)
+    page_two = client.get(url + "?page=2").get_data(as_text=True)
+
+    assert len(enrolled) == ROSTER_PER_PAGE + 7
+    assert f"Teachers 1–{ROSTER_PER_PAGE} of {ROSTER_PER_PAGE + 7}" in page_one
+    assert f'name="{final_key(first_page[0].id)}"' in page_one
+    assert f'name="{final_key(second_page[0].id)}"' not in page_one
+    assert f"Teachers {ROSTER_PER_PAGE + 1}–{ROSTER_PER_PAGE + 7} of" in page_two
+    assert f'name="{final_key(second_page[-1].id)}"' in page_two
+    assert 'rel="prev"' in page_two
+    assert f'href="/progress/manage/intakes/{intake.id}/roster?page=1"' in page_two
+
+    cells = cells_for(second_page[0], program.modules)
+    cells["stamp"] = _stamp_of(page_two)
+    response = client.post(url + "?page=2", data=cells)
+
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/roster?page=2")
+    assert eligibility(second_page[0]).eligible
+    assert _count(db, ModuleResult) == len(program.modules)  # page one's teachers untouched
+    assert client.get(url + "?page=99").status_code == 200  # past the end: the last page
+
+
+def _stamp_of(page: str) -> str:
+    return re.search(r'name="stamp"[^>]*value="(\d+)"', page).group(1)
 
 
 def test_saving_the_grid_takes_the_same_queries_for_any_size(db, program, coordinator):
@@ -163,8 +207,6 @@ def test_saving_the_grid_takes_the_same_queries_for_any_size(db, program, coordi
         counts[title] = len(statements)
 
     assert counts["Small"] == counts["Large"], counts
-
-
 def test_teachers_cannot_open_the_roster(client, login_as, intake):
     login_as("teacher")
 
