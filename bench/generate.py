@@ -50,6 +50,8 @@ S = ApplicationStatus
 #: every generated account's password; the bench signs in with it
 BENCH_PASSWORD = "bench-password-2026"  # noqa: S105 (published on purpose: throwaway bench data)
 COORDINATOR_EMAIL = "bench-coordinator@example.com"
+#: the authenticator secret of every generated staff account: the bench types its codes
+BENCH_TOTP_SECRET = "BENCHBENCHBENCHBENCHBENCHBENCH23"  # noqa: S105
 ADMIN_EMAIL = "bench-admin@example.com"
 #: rows per executemany and per transaction
 CHUNK = 5000
@@ -284,7 +286,8 @@ def _fill(result: Generated, rng: random.Random, scale: float, log) -> None:  # 
         users.append(dict(id=uid, email=email, password_hash=password_hash, role=role,
                           is_enabled=True, email_confirmed_at=now, last_login_at=None,
                           session_token=f"bench-session-{uid}", locale="en",
-                          display_name=display, **stamp))
+                          display_name=display, totp_secret=BENCH_TOTP_SECRET,
+                          totp_enabled_at=now, **stamp))
     first_teacher = len(staff) + 1
     titles = list(AcademicTitle)
     for n, (family, given, family_latin, given_latin) in enumerate(names):
@@ -294,7 +297,7 @@ def _fill(result: Generated, rng: random.Random, scale: float, log) -> None:  # 
                           password_hash=password_hash, role=Role.TEACHER, is_enabled=True,
                           email_confirmed_at=now, last_login_at=None,
                           session_token=f"bench-session-{uid}", locale="zh",
-                          display_name="", **stamp))
+                          display_name="", totp_secret=None, totp_enabled_at=None, **stamp))
         profiles.append(dict(
             id=n + 1, user_id=uid, family_name_zh=family, given_name_zh=given,
             family_name_latin=family_latin, given_name_latin=given_latin, name_ru="",

@@ -66,11 +66,20 @@ def _demo_ids(app) -> dict:
         return {"intake": finished.id, "code": certificate.verification_code}
 
 
-def _sign_in(page, base: str, email: str) -> None:
+def _sign_in(page, base: str, email: str, code_label: str = "Sign-in code",
+             verify: str = "Verify") -> None:
+    """Sign in as a person would; staff type the demo authenticator's current code too."""
+    import pyotp
+
+    from course_portal.ops.demo import DEMO_TOTP_SECRET
+
     page.goto(base + "/login")
     page.get_by_label("Email address").fill(email)
     page.get_by_label("Password", exact=True).fill(PASSWORD)
     page.get_by_role("button", name="Sign in").click()
+    if page.url.endswith("/login/code"):
+        page.get_by_label(code_label, exact=True).fill(pyotp.TOTP(DEMO_TOTP_SECRET).now())
+        page.get_by_role("button", name=verify).click()
 
 
 def main() -> None:
@@ -106,6 +115,7 @@ def main() -> None:
                     ("manage-programs", "/manage/programs"),
                     ("roster", f"/progress/manage/intakes/{ids['intake']}/roster"),
                     ("certificates", f"/certificates/manage/intakes/{ids['intake']}"),
+                    ("audit-log", "/dashboard/audit"),
                 ]:
                     page.goto(base + path)
                     page.screenshot(path=str(OUT / f"{name}.png"), full_page=True)
@@ -117,6 +127,12 @@ def main() -> None:
                 page.screenshot(path=str(OUT / "progress.png"), full_page=True)
                 page.goto(base + f"/verify/{ids['code']}")
                 page.screenshot(path=str(OUT / "verify.png"), full_page=True)
+                liaison = browser.new_context(locale="zh-CN",
+                                              viewport={"width": 1200, "height": 800})
+                page = liaison.new_page()
+                _sign_in(page, base, "liaison@example.com", code_label="登录验证码", verify="验证")
+                page.goto(base + "/partner/")
+                page.screenshot(path=str(OUT / "partner-zh.png"), full_page=True)
                 phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
                                             is_mobile=True, device_scale_factor=1)
                 page = phone.new_page()
