@@ -127,10 +127,11 @@ def main() -> None:
                 page.screenshot(path=str(OUT / "progress.png"), full_page=True)
                 page.goto(base + f"/verify/{ids['code']}")
                 page.screenshot(path=str(OUT / "verify.png"), full_page=True)
-                liaison = browser.new_context(locale="zh-CN",
+                # signed in, the liaison reads the portal in the language of their account: 中文
+                liaison = browser.new_context(locale="en-US",
                                               viewport={"width": 1200, "height": 800})
                 page = liaison.new_page()
-                _sign_in(page, base, "liaison@example.com", code_label="登录验证码", verify="验证")
+                _sign_in(page, base, "liaison@example.com")
                 page.goto(base + "/partner/")
                 page.screenshot(path=str(OUT / "partner-zh.png"), full_page=True)
                 phone = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
