@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 #: session keys: when the user signed in, and when they last opened a page (seconds, UTC)
 SIGNED_IN_AT = "signed_in_at"
 SEEN_AT = "seen_at"
+#: how often the last-seen mark is renewed: the idle timeout is exact to this many seconds
+SEEN_RESOLUTION_SECONDS = 60
 #: session key of a sign-in waiting for its two-step code
 PENDING = "two_factor_pending"
 
@@ -142,7 +144,9 @@ def check_staff_session():
             "You were signed out after %(num)d minutes without activity. Please sign in again.",
             idle_minutes,
         ))
-    session[SEEN_AT] = moment
+    if moment - seen >= SEEN_RESOLUTION_SECONDS or SEEN_AT not in session:
+        # not on every page: rewriting the cookie each time costs more than the minute it adds
+        session[SEEN_AT] = moment
     return None
 
 
