@@ -1,4 +1,4 @@
-"""Run the benchmarks and print one plain-text table per benchmark: `python -m bench [NAME ...]`."""
+"""Run the benchmarks and print one plain-text table of them all: `python -m bench [NAME ...]`."""
 
 from __future__ import annotations
 
@@ -17,10 +17,10 @@ BENCHMARKS: dict[str, Callable[[], list[Row]]] = {
 }
 
 
-def format_table(title: str, rows: list[Row]) -> str:
-    """Rows as aligned columns: measure, value, target, verdict."""
-    header = ("measure", "value", "target", "verdict")
-    cells = [header] + [(r.measure, r.value, r.target, r.verdict) for r in rows]
+def format_table(title: str, rows: list[tuple[str, Row]]) -> str:
+    """(benchmark, row) pairs as aligned columns: benchmark, measure, value, target, verdict."""
+    header = ("bench", "measure", "value", "target", "verdict")
+    cells = [header] + [(name, r.measure, r.value, r.target, r.verdict) for name, r in rows]
     widths = [max(len(row[i]) for row in cells) for i in range(len(header))]
     lines = [title, "-" * len(title)]
     for i, row in enumerate(cells):
@@ -32,20 +32,20 @@ def format_table(title: str, rows: list[Row]) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the chosen benchmarks (all by default); exit 1 when a row misses its target."""
+    """Run the chosen benchmarks (all by default) in this one run and print one table of them;
+    exit 1 when a row misses its target."""
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("names", nargs="*", metavar="NAME", help=f"any of: {', '.join(BENCHMARKS)}")
     args = parser.parse_args(argv)
     unknown = [name for name in args.names if name not in BENCHMARKS]
     if unknown:
         parser.error(f"unknown benchmark {', '.join(unknown)}; choose from {', '.join(BENCHMARKS)}")
-    failed = False
+    rows: list[tuple[str, Row]] = []
     for name in args.names or list(BENCHMARKS):
-        rows = BENCHMARKS[name]()
-        print(format_table(f"bench {name}", rows), flush=True)
-        print()
-        failed |= any(row.ok is False for row in rows)
-    return 1 if failed else 0
+        print(f"running {name} ...", file=sys.stderr, flush=True)
+        rows += [(name, row) for row in BENCHMARKS[name]()]
+    print(format_table("make bench: measured side by side in one run", rows), flush=True)
+    return 1 if any(row.ok is False for _name, row in rows) else 0
 
 
 if __name__ == "__main__":
