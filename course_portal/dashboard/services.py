@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, distinct, func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import contains_eager, selectinload
 
 from course_portal.accounts.models import TeacherProfile, User
@@ -62,16 +62,19 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_app.config["PORTAL_TIMEZONE"]))
 
 
-def _applications(stmt: Select, filters: DashboardFilters, statuses=REVIEWABLE) -> Select:
-    """The statement over applications joined to intake and profile, narrowed to the filters."""
-    stmt = (
-        stmt.select_from(Application)
-        .join(Intake, Intake.id == Application.intake_id)
-        .outerjoin(TeacherProfile, TeacherProfile.user_id == Application.teacher_id)
-        .where(Application.status.in_(list(statuses)))
-    )
+def _applications(stmt: Select, filters: DashboardFilters, statuses=REVIEWABLE,
+                  with_profile: bool = False) -> Select:
+    """The statement over applications, narrowed to the filters.
+
+    The intake and the teacher's profile are joined only when a filter (or, with_profile, the
+    statement) needs them: on 20,000 applications each join doubled an aggregate's time.
+    """
+    stmt = stmt.select_from(Application).where(Application.status.in_(list(statuses)))
     if filters.program_id is not None:
-        stmt = stmt.where(Intake.program_id == filters.program_id)
+        stmt = (stmt.join(Intake, Intake.id == Application.intake_id)
+                .where(Intake.program_id == filters.program_id))
+    if with_profile or filters.partner_id is not None:
+        stmt = stmt.outerjoin(TeacherProfile, TeacherProfile.user_id == Application.teacher_id)
     if filters.intake_id is not None:
         stmt = stmt.where(Application.intake_id == filters.intake_id)
     if filters.partner_id is not None:
@@ -142,10 +145,12 @@ def figures(filters: DashboardFilters) -> Figures:
     result.completed = result.by_status.get(S.COMPLETED.value, 0)
     result.not_completed = result.by_status.get(S.NOT_COMPLETED.value, 0)
 
+    # each teacher once, then counted by university: cheaper than count(DISTINCT) per group
+    teachers = _applications(select(Application.teacher_id), filters).distinct().subquery()
     partner_rows = db.session.execute(
-        _applications(
-            select(TeacherProfile.partner_university_id,
-                   func.count(distinct(Application.teacher_id))), filters)
+        select(TeacherProfile.partner_university_id, func.count())
+        .select_from(teachers)
+        .outerjoin(TeacherProfile, TeacherProfile.user_id == teachers.c.teacher_id)
         .group_by(TeacherProfile.partner_university_id)
     ).all()
     partners = {p.id: p for p in db.session.scalars(select(PartnerUniversity).where(
