@@ -91,3 +91,11 @@ def test_roster_uses_indexes(generated):
     statements = captured(lambda: grid.load_roster(intake))
     assert any("module_results" in s for s, _ in statements)
     assert_indexed(statements)
+
+
+def test_the_default_queue_walks_the_partial_index_of_what_needs_a_decision(generated):
+    # pending applications are the newest: read through the submitted_at index, oldest first,
+    # PostgreSQL went through nearly every other application before it found a page of them
+    statements = captured(lambda: queue.queue_page(queue.QueueFilters()))
+    (page_query,) = [(s, p) for s, p in statements if "ORDER BY" in s and "LIMIT" in s]
+    assert "ix_applications_to_review" in plan(*page_query)
