@@ -11,20 +11,12 @@ from course_portal.core.permissions import public
 bp = Blueprint("catalog", __name__)
 
 
-@bp.app_template_test("accepting_on")
-def accepting_on(intake, day) -> bool:
-    """Jinja test: `intakes | select("accepting_on", today)`, the model's own rule."""
-    return intake.is_accepting_on(day)
-
-
 @bp.get("/")
 @public
 @cached_page
 def index():
     """Every published program with its next open intake."""
-    programs = services.published_programs()
-    today = services.portal_today()
-    return render_template("catalog/index.html", programs=programs, today=today)
+    return render_template("catalog/index.html", entries=services.catalog(services.portal_today()))
 
 
 @bp.get("/programs/<code>")

@@ -2,6 +2,7 @@
 
 from datetime import date, timedelta
 
+from flask_babel import format_date
 from sqlalchemy import event
 
 from tests import factories
@@ -19,6 +20,38 @@ def test_catalog_lists_published_programs_with_hours(client, db):
     assert "72" in page
     assert "Hidden draft" not in page
     assert "Applications open until" in page
+
+
+def test_catalog_names_the_accepting_intake_that_closes_first(client, db):
+    from course_portal.catalog.services import portal_today
+
+    today = portal_today()
+    program = factories.make_program(code="IE", title_en="Investment Ecosystem")
+    later = today + timedelta(days=30)
+    sooner = today + timedelta(days=9)
+    factories.make_intake(program, title="Later", applications_open_on=today,
+                          applications_close_on=later)
+    factories.make_intake(program, title="Sooner", applications_open_on=today - timedelta(days=3),
+                          applications_close_on=sooner)
+    # switched off, not open yet, already closed: none of them counts
+    factories.make_intake(program, title="Switched off", is_open=False,
+                          applications_open_on=today, applications_close_on=today)
+    factories.make_intake(program, title="Not yet", applications_open_on=today + timedelta(days=1),
+                          applications_close_on=today + timedelta(days=2))
+    factories.make_intake(program, title="Closed", applications_open_on=today - timedelta(days=9),
+                          applications_close_on=today - timedelta(days=1))
+    idle = factories.make_program(code="IS", title_en="Intellectual Systems")
+    factories.make_intake(idle, title="Switched off too", is_open=False)
+    db.session.commit()
+
+    page = client.get("/").get_data(as_text=True)
+    # the cards in code order: IE's, then IS's
+    ie_card, is_card = page.split("Intellectual Systems", 1)
+
+    assert f"Applications open until {format_date(sooner)}" in ie_card
+    assert f"Applications open until {format_date(later)}" not in page
+    assert "No intake is accepting applications now" not in ie_card
+    assert "No intake is accepting applications now" in is_card
 
 
 def test_program_page_shows_modules_total_and_intake(client, db):
