@@ -93,14 +93,18 @@ def login_code():
 
 # --- setting it up ----------------------------------------------------------------------
 
-
-@bp.route("/two-factor/setup", methods=["GET", "POST"])
-@role_required(*STAFF_ROLES)
-@limiter.limit(
+#: codes and passwords typed on the setup and settings pages, per signed-in account
+_code_attempts = limiter.limit(
     lambda: current_app.config["TWO_FACTOR_LIMIT_PER_ACCOUNT"],
     methods=["POST"],
     key_func=_signed_in_user_key,
 )
+
+
+
+@bp.route("/two-factor/setup", methods=["GET", "POST"])
+@role_required(*STAFF_ROLES)
+@_code_attempts
 @form_view
 def two_factor_setup():
     """Add the portal to an authenticator app by its QR code, then confirm with a code."""
@@ -133,11 +137,7 @@ def two_factor_setup():
 
 @bp.route("/two-factor", methods=["GET", "POST"])
 @role_required(*STAFF_ROLES)
-@limiter.limit(
-    lambda: current_app.config["TWO_FACTOR_LIMIT_PER_ACCOUNT"],
-    methods=["POST"],
-    key_func=_signed_in_user_key,
-)
+@_code_attempts
 @form_view
 def two_factor_settings():
     """How the staff member signs in, how many recovery codes are left, and new ones."""

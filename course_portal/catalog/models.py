@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, true
+from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, and_, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_portal.core.i18n import TranslatedMixin
@@ -147,3 +147,9 @@ class Intake(TimestampMixin, Base):
     def is_accepting_on(self, day: date) -> bool:
         """True when the coordinator accepts applications and the window includes the day."""
         return self.is_open and self.applications_open_on <= day <= self.applications_close_on
+
+    @classmethod
+    def accepting_on(cls, day: date):
+        """The same rule as is_accepting_on, as a WHERE clause."""
+        return and_(cls.is_open.is_(True), cls.applications_open_on <= day,
+                    cls.applications_close_on >= day)

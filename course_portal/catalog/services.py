@@ -38,16 +38,13 @@ def portal_today() -> date:
     return datetime.now(ZoneInfo(current_app.config["PORTAL_TIMEZONE"])).date()
 
 
-def published_programs(with_contents: bool = True) -> list[Program]:
-    """Published programs with their institute, and (with_contents) their modules and intakes."""
-    options = [selectinload(Program.institute)]
-    if with_contents:
-        options += [selectinload(Program.modules), selectinload(Program.intakes)]
+def published_programs() -> list[Program]:
+    """Published programs with their institute, by code."""
     return list(
         db.session.scalars(
             select(Program)
             .where(Program.is_published.is_(True))
-            .options(*options)
+            .options(selectinload(Program.institute))
             .order_by(Program.code)
         )
     )
@@ -70,7 +67,7 @@ def catalog(today: date) -> list[CatalogEntry]:
     Only the figures and the accepting intakes are read: loading every module and every intake
     of every program, as the list once did, was most of the page's time.
     """
-    programs = published_programs(with_contents=False)
+    programs = published_programs()
     ids = [program.id for program in programs]
     figures = {
         program_id: (count, hours or 0)
@@ -82,8 +79,7 @@ def catalog(today: date) -> list[CatalogEntry]:
     if ids:
         for intake in db.session.scalars(
             select(Intake)
-            .where(Intake.program_id.in_(ids), Intake.is_open.is_(True),
-                   Intake.applications_open_on <= today, Intake.applications_close_on >= today)
+            .where(Intake.program_id.in_(ids), Intake.accepting_on(today))
             .order_by(Intake.applications_close_on, Intake.id)
         ):
             accepting.setdefault(intake.program_id, intake)

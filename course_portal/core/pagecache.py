@@ -38,8 +38,6 @@ from course_portal.extensions import db
 
 #: session key of a change seen by this transaction
 _CHANGED = "pagecache_changed"
-#: the response headers a view set that a hit repeats (security headers come from after_request)
-_KEPT_HEADERS = ("Refresh",)
 
 
 class CacheGeneration(Base):
@@ -129,7 +127,6 @@ class Entry:
     generation: int
     stored_at: float
     parts: tuple[bytes, ...]
-    headers: tuple[tuple[str, str], ...]
 
     @property
     def size(self) -> int:
@@ -211,10 +208,8 @@ def cached_page(view: Callable) -> Callable:
         entry = pages.get(key)
         if entry is not None and entry.generation == generation and now - entry.stored_at < seconds:
             pages.hits += 1
-            response = current_app.response_class(entry.body(generate_csrf), mimetype="text/html")
-            for name, value in entry.headers:
-                response.headers[name] = value
-            return response
+            # only the body is kept: the headers come from after_request, as for a rendered page
+            return current_app.response_class(entry.body(generate_csrf), mimetype="text/html")
         pages.misses += 1
         response = current_app.make_response(view(*args, **kwargs))
         if (response.status_code == 200 and response.mimetype == "text/html"
@@ -226,8 +221,6 @@ def cached_page(view: Callable) -> Callable:
                 generation=generation,
                 stored_at=now,
                 parts=parts,
-                headers=tuple((name, response.headers[name]) for name in _KEPT_HEADERS
-                              if name in response.headers),
             ))
         return response
 

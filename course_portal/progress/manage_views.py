@@ -6,7 +6,6 @@ from flask import Response, abort, flash, redirect, render_template, request, ur
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
-from markupsafe import Markup
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
@@ -20,8 +19,7 @@ from course_portal.enrollment.models import Application
 from course_portal.extensions import db
 from course_portal.progress import csv_import, forms, grid, records, services
 from course_portal.progress.errors import ProgressError
-from course_portal.progress.models import Outcome
-from course_portal.progress.views import FOLLOWED, OUTCOME_LABELS, bp, progress_context
+from course_portal.progress.views import FOLLOWED, bp, progress_context
 
 #: the first letter of a grid cell's name: hours, result, final result, final score
 CELL_PREFIXES = ("h-", "r-", "f-", "s-")
@@ -106,32 +104,20 @@ def roster(intake_id: int):
         intake=intake, roster=current, form=form, values=values, errors=errors,
         verdicts=verdicts, close_form=forms.CloseIntakeForm(),
         can_close=intake.ends_on <= portal_today(),
-        grid=grid, cells=_cell_texts(),
+        grid=grid, cells=_cell_labels(),
     )
 
 
-def _cell_texts() -> dict:
-    """What every cell of the grid repeats, translated once per page rather than per cell.
+def _cell_labels() -> dict:
+    """The labels every cell of the grid repeats, translated once per page rather than per cell.
 
-    A 50-teacher page of an 18-module program has 1,900 cells; translating their labels and
-    the three results of each select one by one was most of the page's time. The labels are
-    translated templates the page fills with % (names escaped when printed); the options are
-    the finished <option> list for each chosen value.
+    A 50-teacher page of an 18-module program has 1,900 cells; translating their labels one by
+    one was most of the page's time. These are translated templates the page fills with %
+    (names escaped when printed); the result options are built once in the template.
     """
-    names = [(outcome.value, OUTCOME_LABELS[outcome]) for outcome in Outcome]
-    option = Markup('<option value="{}"{}>{}</option>')
-
-    def options(chosen: str | None) -> Markup:
-        return Markup("").join(
-            option.format(code, Markup(" selected") if code == chosen else "", name)
-            for code, name in names)
-
     return {
         "hours": _("%(name)s, module %(num)d: attended hours of %(hours)d"),
         "result": _("%(name)s, module %(num)d: result"),
-        "options": {code: options(code) for code, _name in names},
-        #: after a refused save, a cell holding something else than a result shows it first
-        "unselected": options(None),
     }
 
 

@@ -10,13 +10,14 @@ from pathlib import Path
 
 import pytest
 from flask_migrate import upgrade
-from sqlalchemy import MetaData, inspect, select, text
+from sqlalchemy import inspect, select, text
 
 from course_portal.accounts.models import User
 from course_portal.enrollment.models import Document
 from course_portal.extensions import db
 from course_portal.ops import backup
 from tests import factories
+from tests.conftest import _wipe_schema
 
 
 def snapshot_tables() -> dict[str, list[tuple]]:
@@ -40,18 +41,8 @@ def snapshot_files(root: Path) -> dict[str, bytes]:
 def drop_everything() -> None:
     """As on a new server: no tables at all."""
     db.session.remove()
-    engine = db.engine
-    if engine.dialect.name == "postgresql":
-        with engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    else:
-        meta = MetaData()
-        meta.reflect(bind=engine)
-        meta.drop_all(bind=engine)
-        with engine.begin() as conn:
-            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
-    engine.dispose()
+    _wipe_schema()
+    db.engine.dispose()
 
 
 def cli(app, *args):
