@@ -15,6 +15,11 @@ MO_FILES := translations/zh/LC_MESSAGES/messages.mo translations/ru/LC_MESSAGES/
 # extracts with the same. No bare "-k ngettext": it would keep only the singular of plurals.
 BABEL_KEYWORDS := -k _l -k lazy_gettext
 
+# the suite runs in one process per core, at most four (TEST_WORKERS=1 for one process);
+# each has its own database, see tests/conftest.py
+TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+
 # Debian packages: WeasyPrint's text stack with fast font subsetting and a CJK font;
 # the tests also drive Chromium, read PDFs with poppler and run deploy/nginx.conf in nginx.
 RUN_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core fontconfig
@@ -63,11 +68,11 @@ run: system-packages-run venv $(MO_FILES)
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
 test: system-packages-test venv $(MO_FILES)
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	$(PYTEST) $(PYTEST_ARGS)
 
 # without the browser tests, for a quick loop
 test-fast: venv $(MO_FILES)
-	$(BIN)/python -m pytest -m "not e2e" $(PYTEST_ARGS)
+	$(PYTEST) -m "not e2e" $(PYTEST_ARGS)
 
 # --- translations -----------------------------------------------------------
 

@@ -97,7 +97,7 @@ def test_production_is_the_default_environment(instance):
         "dev",
         "changeme",
         "development-only",
-        secrets.token_urlsafe(16),  # random but short
+        "q7Zx0-Lk2Vb9_Wm4Rt6Yp1",  # random-looking but short
         "changeme" * 4,  # long enough, but a placeholder
         "x" * 64,
     ],

@@ -6,7 +6,6 @@ set. Each test gets its own empty database, so the shared test database is never
 
 from __future__ import annotations
 
-import os
 from pprint import pformat
 
 import pytest
@@ -15,33 +14,21 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from flask import current_app
 from flask_migrate import check, downgrade, upgrade
-from sqlalchemy import CheckConstraint, create_engine, inspect, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import CheckConstraint, inspect, text
 
 from course_portal import create_app
 from course_portal.extensions import db
-from tests.conftest import base_config
+from tests.conftest import base_config, scratch_database
 
 
 @pytest.fixture
-def empty_database_url(tmp_path):
+def empty_database_url(database_url, tmp_path):
     """A new, empty database of the test dialect, dropped afterwards."""
-    url = os.environ.get("TEST_DATABASE_URL")
-    if not url:
+    if not database_url.startswith("postgresql"):
         yield "sqlite:///" + str(tmp_path / "migrations.sqlite3")
         return
-    server = make_url(url).set(drivername="postgresql+psycopg")
-    name = f"{server.database}_migrations"
-    maintenance = create_engine(server.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with maintenance.connect() as conn:
-        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield server.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with maintenance.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        maintenance.dispose()
+    with scratch_database(database_url, "migrations") as url:
+        yield url
 
 
 @pytest.fixture
