@@ -15,6 +15,13 @@ rendered at an older generation is never served.
 What differs on every request is never kept: the CSRF token is taken out of the stored page
 and the reader's own put back on each hit, a page with a flashed message waiting is rendered
 afresh, and only a plain 200 HTML page is kept. A cached view must not write anything on GET.
+
+A hit costs one query, the generation, read on a connection of the page cache's own in
+autocommit mode. A signed-in reader's kept page is served before the user is loaded
+(serve_kept_page): the page was rendered for that very session at the same generation, so
+the account cannot have changed since. Staff sessions near their time limits, anonymous
+readers and visitors known only by a remember-me cookie take the long way, through the
+sign-in hooks and the view's own decorators.
 """
 
 from __future__ import annotations
@@ -29,7 +36,8 @@ from functools import wraps
 from flask import current_app, g, request, session
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
-from sqlalchemy import BigInteger, Integer, event
+from sqlalchemy import BigInteger, Engine, Integer, create_engine, event
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 from sqlalchemy.sql.elements import TextClause
 
@@ -113,8 +121,57 @@ _READ_GENERATION = "SELECT value FROM cache_generation WHERE id = 1"
 
 
 def current_generation() -> int:
-    """The database's generation (0 before the first write)."""
+    """The database's generation (0 before the first write), as the request's session sees it."""
     return db.session.connection().exec_driver_sql(_READ_GENERATION).scalar() or 0
+
+
+def committed_generation() -> int:
+    """The generation committed now, read on a connection of the page cache's own.
+
+    That connection is in autocommit mode and is not pinged on checkout: a kept page costs one
+    round trip, no transaction to begin and roll back, and the request's session never takes
+    a connection. When the database went away since the last read (a restart, a failover),
+    the read fails on a dead connection, the pool drops every connection older than that,
+    and the read is tried once more on a new one.
+    """
+    engine = _reader_engine()
+    for attempt in (1, 2):
+        try:
+            with engine.connect() as connection:
+                return connection.exec_driver_sql(_READ_GENERATION).scalar() or 0
+        except DBAPIError as error:
+            if attempt == 2 or not error.connection_invalidated:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _session_in_transaction() -> bool:
+    return db.session.registry.has() and db.session().in_transaction()
+
+
+_reader_lock = threading.Lock()
+
+
+def _reader_engine() -> Engine:
+    """The app's engine for generation reads, made on first use (after gunicorn has forked)
+    and disposed with the app's own engine."""
+    engine = current_app.extensions.get("page_cache_reader")
+    if engine is not None:
+        return engine
+    with _reader_lock:
+        engine = current_app.extensions.get("page_cache_reader")
+        if engine is None:
+            main = db.engine
+            if main.url.get_backend_name() == "sqlite" and main.url.database in (
+                    None, "", ":memory:"):
+                engine = main  # an in-memory database exists only on its own connections
+            else:
+                options = {**current_app.config["SQLALCHEMY_ENGINE_OPTIONS"],
+                           "pool_pre_ping": False, "isolation_level": "AUTOCOMMIT"}
+                engine = create_engine(main.url, **options)
+                event.listen(main, "engine_disposed", lambda _main: engine.dispose())
+            current_app.extensions["page_cache_reader"] = engine
+    return engine
 
 
 # --- the store -------------------------------------------------------------------------------
@@ -127,6 +184,8 @@ class Entry:
     generation: int
     stored_at: float
     parts: tuple[bytes, ...]
+    #: rendered for a staff member, whose session has time limits
+    staff: bool = False
 
     @property
     def size(self) -> int:
@@ -183,16 +242,100 @@ def store() -> PageStore:
     return current_app.extensions["page_cache"]
 
 
-def _key() -> tuple:
-    from course_portal.catalog.services import portal_today
-    from course_portal.core.i18n import current_language
+def _keeping() -> bool:
+    """Pages are kept and served for plain GETs with no flashed message waiting."""
+    return bool(current_app.config["PAGE_CACHE_SECONDS"] and request.method == "GET"
+                and not session.get("_flashes"))
 
-    reader = current_user.get_id() if current_user.is_authenticated else ""
-    return (request.full_path, reader, current_language(), portal_today().isoformat())
+
+def _session_reader() -> str:
+    """Who the session says is signed in ("id:token", as Flask-Login keeps it), "" for nobody.
+
+    A visitor with only a remember-me cookie is "" here, and is never served early: only
+    Flask-Login can tell who that is.
+    """
+    return str(session.get("_user_id") or "")
+
+
+def _key(reader: str) -> tuple:
+    """What a kept page is told apart by: the address, the reader, what picks the language,
+    and the portal's day. Built from the request alone, so a hit never loads the user: a
+    signed-in reader's language comes from their account, which is as it was when the page
+    was kept (any change to it is a write, and a write makes the page stale)."""
+    from course_portal.catalog.services import portal_today
+
+    languages = current_app.config["LANGUAGES"]
+    return (request.full_path, reader, session.get("locale") or "",
+            request.accept_languages.best_match(languages) or "", portal_today().isoformat())
 
 
 def _token_in_page() -> str | None:
     return g.get(current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token"))
+
+
+def _fresh_entry(key: tuple) -> Entry | None:
+    """The kept page for key if it was rendered at the committed generation, not too long ago."""
+    entry = store().get(key)
+    if entry is None or time.monotonic() - entry.stored_at >= current_app.config[
+            "PAGE_CACHE_SECONDS"]:
+        return None
+    return entry if entry.generation == _request_generation() else None
+
+
+def _request_generation() -> int:
+    """The generation for this request, read once: on the session's connection when it has
+    one already (no second connection for the request), else on its own."""
+    if "page_generation" not in g:
+        g.page_generation = (current_generation() if _session_in_transaction()
+                             else committed_generation())
+    return g.page_generation
+
+
+def _hit(entry: Entry):
+    store().hits += 1
+    # only the body is kept: the headers come from after_request, as for a rendered page
+    return current_app.response_class(entry.body(generate_csrf), mimetype="text/html")
+
+
+def _staff_clock_allows(entry: Entry) -> bool:
+    """A staff reader's session is within its limits and needs no new last-seen mark, so
+    check_staff_session would let the request through without a word."""
+    from course_portal.accounts.session import SEEN_AT, SEEN_RESOLUTION_SECONDS, SIGNED_IN_AT
+
+    if not entry.staff:
+        return True
+    started, seen, moment = session.get(SIGNED_IN_AT), session.get(SEEN_AT), time.time()
+    if not isinstance(started, int | float) or not isinstance(seen, int | float):
+        return False
+    max_seconds = current_app.config["STAFF_MAX_SESSION_HOURS"] * 3600
+    return moment - seen < SEEN_RESOLUTION_SECONDS and moment - started <= max_seconds
+
+
+def serve_kept_page():
+    """before_request: a signed-in reader's kept page, before the user is even loaded.
+
+    The page was rendered for this very session ("id:token") at the committed generation, so
+    the account is as it was then: the token still matches, the role still opens the page,
+    the language is the same. Loading the user and checking again would only repeat what
+    the kept page already proves; a staff session near its limits goes the long way, where
+    check_staff_session handles it. Anonymous readers are served by the view's wrapper, after
+    the view's rate limit (the verification page has one); a signed-in reader served here
+    already saw this page, so a repeat view reveals nothing a limit would protect.
+    """
+    view = current_app.view_functions.get(request.endpoint or "")
+    if view is None or not getattr(view, KEPT, False) or not _keeping():
+        return None
+    reader = _session_reader()
+    if not reader:
+        return None
+    entry = _fresh_entry(_key(reader))
+    if entry is None or not _staff_clock_allows(entry):
+        return None
+    return _hit(entry)
+
+
+#: the attribute that marks a view whose page is kept (functools.wraps carries it outwards)
+KEPT = "keeps_its_page"
 
 
 def cached_page(view: Callable) -> Callable:
@@ -200,34 +343,42 @@ def cached_page(view: Callable) -> Callable:
 
     @wraps(view)
     def serve(*args, **kwargs):
-        seconds = current_app.config["PAGE_CACHE_SECONDS"]
-        if not seconds or request.method != "GET" or session.get("_flashes"):
+        if not _keeping():
             return view(*args, **kwargs)
-        generation = current_generation()
-        pages, key, now = store(), _key(), time.monotonic()
-        entry = pages.get(key)
-        if entry is not None and entry.generation == generation and now - entry.stored_at < seconds:
-            pages.hits += 1
-            # only the body is kept: the headers come from after_request, as for a rendered page
-            return current_app.response_class(entry.body(generate_csrf), mimetype="text/html")
-        pages.misses += 1
+        reader = current_user.get_id() if current_user.is_authenticated else ""
+        if _session_reader() != reader:
+            return view(*args, **kwargs)  # a sign-in that no longer holds: not worth keeping
+        key = _key(reader)
+        entry = _fresh_entry(key)
+        if entry is not None:
+            return _hit(entry)
+        generation = _request_generation()  # read before rendering: never newer than the page
+        store().misses += 1
         response = current_app.make_response(view(*args, **kwargs))
         if (response.status_code == 200 and response.mimetype == "text/html"
                 and not response.direct_passthrough and not session.get("_flashes")):
             body = response.get_data()
             token = _token_in_page()
             parts = tuple(body.split(token.encode("ascii"))) if token else (body,)
-            pages.put(key, Entry(
+            store().put(key, Entry(
                 generation=generation,
-                stored_at=now,
+                stored_at=time.monotonic(),
                 parts=parts,
+                staff=bool(reader) and current_user.needs_two_factor,
             ))
         return response
 
+    setattr(serve, KEPT, True)
     return serve
 
 
 def init_app(app) -> None:
-    """Give the app its store and watch sessions for writes."""
+    """Give the app its store, serve kept pages early, and watch sessions for writes.
+
+    Call after the limiter's init_app and before the sign-in hooks: before_request functions
+    run in the order they were added, and a kept page is served after the rate limits and
+    before the user is loaded.
+    """
     app.extensions["page_cache"] = PageStore(app.config["PAGE_CACHE_MAX_BYTES"])
+    app.before_request(serve_kept_page)
     listen()

@@ -226,3 +226,151 @@ def test_the_store_keeps_at_most_page_cache_max_bytes_dropping_the_oldest(make_a
     assert _store(app).hits == 1  # the newest is still there
     client.get("/?n=0")
     assert _store(app).hits == 1  # the oldest was dropped
+
+
+# --- a signed-in reader's kept page, served before the user is loaded ------------------------
+
+
+def _statements(app) -> list[str]:
+    """Every SQL statement run from now on, on the app's engine and the page cache's own."""
+    from sqlalchemy import event
+
+    seen: list[str] = []
+    with app.app_context():
+        engines = {_db.engine}
+        with app.test_request_context():
+            pagecache.committed_generation()  # the page cache's engine exists from here on
+        engines.add(app.extensions["page_cache_reader"])
+    for engine in engines:
+        event.listen(engine, "before_cursor_execute",
+                     lambda _c, _cur, statement, *_rest: seen.append(statement))
+    return seen
+
+
+def test_a_kept_page_costs_one_query_and_never_loads_the_user(make_app):
+    app = make_app()
+    teacher, _, _ = _teacher_with_application(app)
+    client = app.test_client()
+    _sign_in(client, teacher)
+    client.get("/applications")
+    statements = _statements(app)
+
+    response = client.get("/applications")
+
+    assert response.status_code == 200 and _store(app).hits == 1
+    assert statements == [pagecache._READ_GENERATION]
+
+
+def _staff_client(app):
+    with app.app_context():
+        coordinator = factories.make_user(role="coordinator").get_id()
+        _db.session.commit()
+    client = app.test_client()
+    _sign_in(client, coordinator)
+    return client
+
+
+def _set_clock(client, seen_seconds_ago: float, signed_in_seconds_ago: float = 600) -> None:
+    import time
+
+    from course_portal.accounts.session import SEEN_AT, SIGNED_IN_AT
+
+    with client.session_transaction() as session:
+        session[SIGNED_IN_AT] = time.time() - signed_in_seconds_ago
+        session[SEEN_AT] = time.time() - seen_seconds_ago
+
+
+def test_a_kept_page_never_outlives_the_staff_idle_limit(make_app):
+    app = make_app(STAFF_IDLE_MINUTES=30)
+    client = _staff_client(app)
+    _set_clock(client, seen_seconds_ago=5)
+    assert client.get("/review").status_code == 200
+    assert client.get("/review").status_code == 200 and _store(app).hits == 1
+
+    _set_clock(client, seen_seconds_ago=31 * 60)
+    response = client.get("/review")
+
+    assert response.status_code == 302 and "/login" in response.location
+    assert client.get("/review").status_code == 302  # signed out for good
+
+
+def test_a_kept_page_never_outlives_the_staff_session_length(make_app):
+    app = make_app(STAFF_MAX_SESSION_HOURS=12)
+    client = _staff_client(app)
+    _set_clock(client, seen_seconds_ago=5)
+    client.get("/review")
+
+    _set_clock(client, seen_seconds_ago=5, signed_in_seconds_ago=12 * 3600 + 60)
+    response = client.get("/review")
+
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_a_staff_member_back_after_minutes_gets_the_kept_page_and_a_new_last_seen_mark(make_app):
+    import time
+
+    from course_portal.accounts.session import SEEN_AT
+
+    app = make_app()
+    client = _staff_client(app)
+    _set_clock(client, seen_seconds_ago=5)
+    client.get("/review")
+    _set_clock(client, seen_seconds_ago=10 * 60)
+
+    response = client.get("/review")
+
+    assert response.status_code == 200 and _store(app).hits == 1
+    with client.session_transaction() as session:
+        assert time.time() - session[SEEN_AT] < 60  # the idle clock starts again
+
+
+def test_signing_out_everywhere_ends_a_kept_page_at_once(make_app):
+    app = make_app()
+    teacher, _, _ = _teacher_with_application(app)
+    stolen = app.test_client()  # the same session cookie, in another browser
+    _sign_in(stolen, teacher)
+    assert stolen.get("/applications").status_code == 200
+
+    with app.app_context():
+        user = _db.session.get(User, int(teacher.split(":")[0]))
+        user.end_all_sessions()
+        _db.session.commit()
+
+    response = stolen.get("/applications")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_a_disabled_account_gets_no_kept_page(make_app):
+    app = make_app()
+    teacher, _, _ = _teacher_with_application(app)
+    client = app.test_client()
+    _sign_in(client, teacher)
+    client.get("/applications")
+
+    with app.app_context():
+        _db.session.get(User, int(teacher.split(":")[0])).is_enabled = False
+        _db.session.commit()
+
+    response = client.get("/applications")
+    assert response.status_code == 302 and "/login" in response.location
+
+
+def test_a_remembered_teacher_is_never_served_the_anonymous_page(make_app):
+    app = make_app()
+    with app.app_context():
+        factories.make_program(title_en="Investment Ecosystem")
+        teacher = factories.make_teacher(family_name_zh="欧阳", given_name_zh="娜娜")
+        _db.session.commit()
+        teacher_id = teacher.get_id()
+    anonymous = app.test_client()
+    assert "Sign out" not in anonymous.get("/").get_data(as_text=True)
+
+    remembered = app.test_client()  # signed in with "remember me"; the session cookie is gone
+    with app.test_request_context():
+        from flask_login.utils import _cookie_digest  # the cookie as Flask-Login writes it
+
+        cookie = f"{teacher_id}|{_cookie_digest(teacher_id)}"
+    remembered.set_cookie(app.config.get("REMEMBER_COOKIE_NAME", "remember_token"), cookie)
+
+    page = remembered.get("/").get_data(as_text=True)
+    assert "Sign out" in page

@@ -157,6 +157,28 @@ def test_every_connection_killed_at_once_is_survived_without_a_restart(fault_app
     assert_submitted_whole(teacher_id, intake_id)
 
 
+def test_kept_pages_are_served_again_right_after_every_connection_was_killed(fault_app, setting):
+    """The page cache's own connections are not pinged: a dead one is replaced on the spot."""
+    postgresql_only(fault_app)
+    client, _teacher_id, _intake_id = setting
+    for _ in range(3):
+        assert client.get("/applications").status_code == 200
+    kept = fault_app.extensions["page_cache"]
+    hits = kept.hits
+    assert hits >= 1
+    killer = admin_engine()
+    try:
+        with killer.connect() as admin:
+            assert admin.scalar(TERMINATE_OTHERS) >= 1
+    finally:
+        killer.dispose()
+
+    response = client.get("/applications")
+
+    assert response.status_code == 200
+    assert kept.hits == hits + 1  # still from memory: the generation was read on a new connection
+
+
 def test_requests_in_flight_while_backends_are_terminated_fail_cleanly(make_app):
     """Threads keep applying while every backend is terminated again and again.
 
