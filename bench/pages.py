@@ -4,7 +4,7 @@ Settings (environment):
   BENCH_SCALE         data size, 1 = 20,000 applications (default 0.1, so `make bench` stays short)
   BENCH_DATABASE_URL  where the data go (wiped first); default a SQLite file in a temporary folder
   BENCH_WORKERS       gunicorn sync worker counts to measure, e.g. "2 4" (default "2 4")
-  BENCH_SECONDS       wrk duration per page (default 3)
+  BENCH_SECONDS       wrk duration per page, after a second of warm-up (default 5)
 """
 
 from __future__ import annotations
@@ -325,7 +325,7 @@ def bench_pages() -> list[Row]:
     if not shutil.which("wrk"):
         return [Row("pages", "skipped: wrk is not installed (apt-get install wrk)")]
     scale = float(os.environ.get("BENCH_SCALE", "0.1"))
-    seconds = int(os.environ.get("BENCH_SECONDS", "3"))
+    seconds = int(os.environ.get("BENCH_SECONDS", "5"))
     workers_list = [int(w) for w in os.environ.get("BENCH_WORKERS", "2 4").split()]
     work = tempfile.mkdtemp(prefix="bench-pages-")
     database_url = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{work}/bench.sqlite3"
