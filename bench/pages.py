@@ -33,6 +33,7 @@ from bench.generate import (
 )
 
 ROOT = Path(__file__).resolve().parent.parent
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 #: the bare endpoint, added only by bench/wsgi_app.py
 BARE_PATH = "/__bench/bare"
 CONNECTIONS = 16
@@ -122,9 +123,12 @@ class Server:
         #: gunicorn's and the app's log, kept out of the table
         self.log_path = os.path.join(instance, "gunicorn.log")
         self._log = open(self.log_path, "ab")  # noqa: SIM115 (closed in stop())
+        # the deployment's settings (preloaded app, frozen start-up objects), with the bench's
+        # workers and port, no access log, and no worker recycled in the middle of a page
         self.process = subprocess.Popen(  # noqa: S603 (our own venv's gunicorn)
-            [str(Path(sys.executable).parent / "gunicorn"), "--workers", str(workers),
-             "--bind", f"127.0.0.1:{self.port}", "--log-level", "warning",
+            [str(Path(sys.executable).parent / "gunicorn"), "-c", str(GUNICORN_CONF),
+             "--workers", str(workers), "--bind", f"127.0.0.1:{self.port}",
+             "--log-level", "warning", "--access-logfile", "/dev/null", "--max-requests", "0",
              "--chdir", str(ROOT), "bench.wsgi_app:app"],
             env=env,
             stdout=self._log,

@@ -13,7 +13,7 @@ from typing import NamedTuple
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import contains_eager, defer, joinedload
 
 from course_portal.accounts.models import TeacherProfile, User
 from course_portal.catalog.models import Intake, PartnerUniversity, Program
@@ -210,10 +210,19 @@ def ordering(filters: QueueFilters, language: str) -> tuple:
     return oldest
 
 
-def row_loading() -> tuple:
-    """Fill each row's intake, program, teacher, profile and partner from the joined SELECT."""
+def row_loading(motivation: bool = False) -> tuple:
+    """Fill each row's intake, program, teacher, profile and partner from the joined SELECT.
+
+    The long texts no row shows stay in the database: the motivation (up to 10,000
+    characters) unless asked for, the reason, and the program's descriptions, which the
+    joined SELECT would otherwise carry once per row.
+    """
     return (
-        contains_eager(Application.intake).contains_eager(Intake.program),
+        *(() if motivation else (defer(Application.motivation),)),
+        defer(Application.reason),
+        contains_eager(Application.intake).contains_eager(Intake.program)
+        .defer(Program.description_en).defer(Program.description_zh)
+        .defer(Program.description_ru),
         contains_eager(Application.teacher)
         .contains_eager(User.profile)
         .contains_eager(TeacherProfile.partner_university),

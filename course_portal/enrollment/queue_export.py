@@ -104,7 +104,7 @@ def export_rows(filters: QueueFilters, language: str = "en") -> Iterator[list]:
     yield [str(header) for header, _ in EXPORT_COLUMNS]
     stmt = (
         filtered(select(Application), filters)
-        .options(*row_loading())
+        .options(*row_loading(motivation=True))
         .order_by(*ordering(filters, language))
         .execution_options(yield_per=500)
     )
