@@ -12,6 +12,7 @@ from course_portal.catalog.services import portal_today
 from course_portal.enrollment import queue_export
 from course_portal.enrollment.models import FundingSource
 from tests import factories
+from tests.enrollment.test_review_queue import _queries_for_queue_page
 
 HOSTILE = {
     "family_name_zh": '=HYPERLINK("http://evil.example")',
@@ -174,23 +175,6 @@ def test_exports_are_for_staff_only(client, login_as, rows):
     assert client.get("/review/export.xlsx").status_code == 403
 
 
-def _statements_for(client, db, url: str) -> int:
-    from sqlalchemy import event
-
-    statements = []
-
-    def count(_conn, _cursor, statement, *_rest):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-    assert response.status_code == 200
-    return len(statements)
-
-
 @pytest.mark.parametrize("fmt", ["csv", "xlsx"])
 def test_an_export_costs_the_same_queries_for_3_and_40_applications(client, staff, db, intake,
                                                                    fmt):
@@ -202,9 +186,9 @@ def test_an_export_costs_the_same_queries_for_3_and_40_applications(client, staf
         db.session.commit()
 
     apply(3)
-    few = _statements_for(client, db, f"/review/export.{fmt}")
+    few = _queries_for_queue_page(client, db, f"/review/export.{fmt}")
     apply(37)
-    many = _statements_for(client, db, f"/review/export.{fmt}")
+    many = _queries_for_queue_page(client, db, f"/review/export.{fmt}")
 
     assert many == few
     rows = _csv(client.get("/review/export.csv"))[1:]

@@ -53,6 +53,16 @@ def admin_engine():
     return create_engine(db.engine.url, poolclass=None, isolation_level="AUTOCOMMIT")
 
 
+def kill_every_other_backend() -> None:
+    """What a database restart does to every connection the app holds, idle or not."""
+    killer = admin_engine()
+    try:
+        with killer.connect() as admin:
+            assert admin.scalar(TERMINATE_OTHERS) >= 1
+    finally:
+        killer.dispose()
+
+
 @pytest.fixture
 def fault_app(make_app):
     """The app with production's engine options (pre-ping on), inside an app context."""
@@ -140,15 +150,10 @@ def test_every_connection_killed_at_once_is_survived_without_a_restart(fault_app
     """As after a database restart: the idle pool is dead too; pre-ping replaces it."""
     postgresql_only(fault_app)
     client, teacher_id, intake_id = setting
-    # fill the pool with connections that will all be dead
+    # leave connections in the pool that will all be dead
     for _ in range(3):
         assert client.get("/applications").status_code == 200
-    killer = admin_engine()
-    try:
-        with killer.connect() as admin:
-            assert admin.scalar(TERMINATE_OTHERS) >= 1
-    finally:
-        killer.dispose()
+    kill_every_other_backend()
 
     response = client.post(f"/intakes/{intake_id}/apply",
                            data=application_form("send", files=all_files()))
@@ -166,12 +171,7 @@ def test_kept_pages_are_served_again_right_after_every_connection_was_killed(fau
     kept = fault_app.extensions["page_cache"]
     hits = kept.hits
     assert hits >= 1
-    killer = admin_engine()
-    try:
-        with killer.connect() as admin:
-            assert admin.scalar(TERMINATE_OTHERS) >= 1
-    finally:
-        killer.dispose()
+    kill_every_other_backend()
 
     response = client.get("/applications")
 
