@@ -44,6 +44,7 @@ def _share_url_builders() -> None:
 
     def shared(self, append_unknown: bool = True):
         key = (
+            self.rule,
             tuple(self._trace),
             tuple(sorted((self.defaults or {}).items(), key=lambda item: item[0])),
             tuple((name, type(conv).__name__) for name, conv in self._converters.items()),
@@ -126,8 +127,9 @@ def worker_id() -> str:
 def database_url(tmp_path_factory) -> Iterator[str]:
     """TEST_DATABASE_URL (PostgreSQL in CI), or a SQLite file for this run.
 
-    With several workers (make test runs two), each gets a database of its own on the same
-    server, named after TEST_DATABASE_URL's with the worker's suffix, and drops it at the end.
+    With pytest-xdist workers (make test runs one per core), each gets a database of its own
+    on the same server, named after TEST_DATABASE_URL's with the worker's suffix ("_gw0"), and
+    drops it at the end.
     """
     url = os.environ.get("TEST_DATABASE_URL")
     if not url:
