@@ -16,9 +16,9 @@ MO_FILES := translations/zh/LC_MESSAGES/messages.mo translations/ru/LC_MESSAGES/
 BABEL_KEYWORDS := -k _l -k lazy_gettext
 
 # the suite runs in one process per core, at most four (TEST_WORKERS=1 for one process);
-# each has its own database, see tests/conftest.py
+# each has its own database and Redis database, see tests/conftest.py
 TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n : 4 )))
-PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS) --dist loadgroup
+PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Debian packages: WeasyPrint's text stack with fast font subsetting and a CJK font;
 # the tests also drive Chromium, read PDFs with poppler and run deploy/nginx.conf in nginx.

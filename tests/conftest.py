@@ -6,6 +6,7 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 from flask import Flask
@@ -162,20 +163,22 @@ def scratch_database(url: str, suffix: str) -> Iterator[str]:
         maintenance.dispose()
 
 
-def pytest_collection_modifyitems(items):
-    """Tests on the one Redis database run in one worker, one after another."""
-    for item in items:
-        if "redis_url" in getattr(item, "fixturenames", ()):
-            item.add_marker(pytest.mark.xdist_group("redis"))
-
-
 @pytest.fixture(scope="session")
 def redis_url() -> str:
-    """TEST_REDIS_URL, or skip the Redis-backed test when it is not set."""
+    """TEST_REDIS_URL, or skip the Redis-backed test when it is not set.
+
+    Each pytest-xdist worker takes a Redis database of its own, counting down from the URL's
+    (15, 14, 13, ...): a job one worker queues is never taken by another's RQ worker.
+    """
     url = os.environ.get("TEST_REDIS_URL")
     if not url:
         pytest.skip("TEST_REDIS_URL is not set (CI sets it)")
-    return url
+    if not worker_id():
+        return url
+    parts = urlsplit(url)
+    first = int(parts.path.strip("/") or 0)
+    own = (first - int(worker_id().removeprefix("gw"))) % 16
+    return urlunsplit(parts._replace(path=f"/{own}"))
 
 
 @pytest.fixture(scope="session")
