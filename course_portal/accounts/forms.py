@@ -40,6 +40,7 @@ from course_portal.core.text import (
     describe,
     normalize_text,
 )
+from course_portal.core.web import options_of
 
 #: the column lengths of users and teacher_profiles, repeated here so the form refuses first
 EMAIL_MAX = 254
@@ -182,7 +183,8 @@ class TeacherProfileForm(FlaskForm):
         _l("Position"), filters=[normalize_text], validators=text_rules(POSITION_MAX)
     )
     academic_title = SelectField(
-        _l("Academic title"), choices=academic_title_choices, default=AcademicTitle.NONE.value
+        _l("Academic title"), choices=options_of(academic_title_choices),
+        default=AcademicTitle.NONE.value,
     )
     phone = StringField(
         _l("Phone"),
@@ -201,7 +203,8 @@ class TeacherProfileForm(FlaskForm):
         ],
     )
     locale = SelectField(
-        _l("Language of the portal and of emails"), choices=language_choices, default="en"
+        _l("Language of the portal and of emails"), choices=options_of(language_choices),
+        default="en",
     )
     submit = SubmitField(_l("Save"))
 

@@ -24,7 +24,7 @@ from course_portal.accounts.models import Role, User
 from course_portal.core.i18n import current_language
 from course_portal.core.logsafe import loggable
 from course_portal.core.permissions import public
-from course_portal.core.web import form_view, safe_next
+from course_portal.core.web import form_view, options, safe_next
 from course_portal.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -79,9 +79,9 @@ def _no_account_submitted() -> bool:
 
 def _with_universities(form):
     choices = services.partner_university_choices()
-    form.partner_university_id.choices = [("", _("— choose your university —"))] + [
+    form.partner_university_id.choices = options([("", _("— choose your university —"))] + [
         (str(university_id), name) for university_id, name in choices
-    ]
+    ])
     return form
 
 

@@ -42,6 +42,7 @@ from course_portal.catalog.services import (
     TITLE_MAX,
 )
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
+from course_portal.core.web import options_of
 
 #: rows of the modules page: the program's modules and these many empty ones
 EXTRA_MODULE_ROWS = 3
@@ -138,7 +139,7 @@ class ProgramForm(FlaskForm):
     description_ru = TextAreaField(
         _l("Description in Russian"), filters=[normalize_multiline], validators=description_rules()
     )
-    mode = SelectField(_l("Mode"), choices=mode_choices, default=StudyMode.ONLINE.value)
+    mode = SelectField(_l("Mode"), choices=options_of(mode_choices), default=StudyMode.ONLINE.value)
     duration_months = IntegerField(
         _l("Duration in months"),
         default=3,

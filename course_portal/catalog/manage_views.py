@@ -13,7 +13,7 @@ from course_portal.catalog.errors import CatalogError
 from course_portal.catalog.models import Intake, Program
 from course_portal.catalog.views import bp
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view
+from course_portal.core.web import form_view, options
 from course_portal.extensions import db
 
 
@@ -97,9 +97,9 @@ def manage_program(program_id: int):
 
 def _program_page(program: Program | None):
     form = forms.ProgramForm(obj=program)
-    form.institute_id.choices = [("", _("— choose the institute —"))] + [
+    form.institute_id.choices = options([("", _("— choose the institute —"))] + [
         (institute.id, institute.t("name")) for institute in services.institutes()
-    ]
+    ])
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in services.PROGRAM_FIELDS}
         try:

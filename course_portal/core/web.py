@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import wraps
 from urllib.parse import urlsplit
@@ -11,6 +11,7 @@ from flask import current_app, request
 from flask_babel import format_date, format_datetime
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
+from wtforms.fields.choices import SelectChoice
 
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.names import person_name
@@ -28,6 +29,19 @@ def safe_next(target: str | None, default: str = "/") -> str:
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
         return default
     return target
+
+
+def options(pairs: Iterable[tuple[object, object]],
+            optgroup: str | None = None) -> list[SelectChoice]:
+    """A select's options from (value, label) pairs, in the type WTForms takes (it stops
+    accepting bare tuples in 3.4); the pairs themselves also serve as labels elsewhere."""
+    return [SelectChoice(value, label, optgroup=optgroup) for value, label in pairs]
+
+
+def options_of(pairs: Callable[[], Iterable[tuple[object, object]]]) -> Callable:
+    """A field's choices= that reads the pairs each time a form is built, so the labels are
+    in the reader's language."""
+    return lambda: options(pairs())
 
 
 def form_view(view: Callable) -> Callable:

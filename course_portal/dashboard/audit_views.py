@@ -11,6 +11,7 @@ from course_portal.catalog.services import portal_today
 from course_portal.core.audit import record
 from course_portal.core.i18n import current_language
 from course_portal.core.permissions import role_required
+from course_portal.core.web import options
 from course_portal.dashboard import audit
 from course_portal.dashboard.audit_forms import AuditFilterForm
 from course_portal.dashboard.views import bp
@@ -20,11 +21,12 @@ from course_portal.extensions import db
 def _filter_form() -> AuditFilterForm:
     """The filters from the query string, with their choices; bad values reset."""
     form = AuditFilterForm(request.args)
-    form.actor.choices = [("", _("Anyone")), (audit.PORTAL, _("Portal"))] + [
-        (str(user.id), user.display_name or user.email) for user in audit.staff_users()]
-    groups = {str(label): [(name, str(text)) for name, text in actions.items()]
-              for label, actions in audit.action_groups()}
-    form.action.choices = {"": [("", _("Any action"))], **groups}
+    form.actor.choices = options([("", _("Anyone")), (audit.PORTAL, _("Portal"))] + [
+        (str(user.id), user.display_name or user.email) for user in audit.staff_users()])
+    form.action.choices = options([("", _("Any action"))]) + [
+        choice for label, actions in audit.action_groups()
+        for choice in options(((name, str(text)) for name, text in actions.items()),
+                              optgroup=str(label))]
     form.reset_invalid()
     return form
 

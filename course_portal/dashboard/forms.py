@@ -9,6 +9,7 @@ from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
 from course_portal.accounts.forms import optional_id
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
+from course_portal.core.web import options_of
 from course_portal.dashboard.services import DashboardFilters
 from course_portal.enrollment.models import ApplicationStatus
 from course_portal.enrollment.queue import STATUS_NAMES
@@ -42,7 +43,7 @@ class _Filters:
     intake = SelectField(_l("Intake"), coerce=optional_id, choices=[], validate_choice=True)
     partner = SelectField(
         _l("Partner university"), coerce=optional_id, choices=[], validate_choice=True)
-    funding = SelectField(_l("Funding"), choices=funding_filter_choices, default="")
+    funding = SelectField(_l("Funding"), choices=options_of(funding_filter_choices), default="")
 
 
 class DashboardFilterForm(_Filters, Form):
@@ -76,8 +77,8 @@ def single_line(form, field) -> None:
 class BulkEmailForm(_Filters, FlaskForm):
     """Whom to write to and what: the same subject and body for every teacher."""
 
-    audience = SelectField(_l("Teachers whose application is"), choices=audience_choices,
-                           default="taking")
+    audience = SelectField(_l("Teachers whose application is"),
+                           choices=options_of(audience_choices), default="taking")
     subject = StringField(_l("Subject"), filters=[normalize_text], validators=[
         DataRequired(), Length(max=SUBJECT_MAX), single_line, SafeText()])
     body = TextAreaField(_l("Message"), filters=[normalize_multiline], validators=[

@@ -14,7 +14,7 @@ from course_portal.core.audit import record
 from course_portal.core.i18n import current_language
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view
+from course_portal.core.web import form_view, options
 from course_portal.dashboard import reports, services
 from course_portal.dashboard.charts import bar_chart
 from course_portal.dashboard.forms import BulkEmailForm, DashboardFilterForm
@@ -34,12 +34,12 @@ MIMETYPES = {
 
 def _fill_choices(form, choices) -> None:
     """The program, intake and partner selects' choices."""
-    form.program.choices = [("", _("All programs"))] + [
-        (p.id, f"{p.code} · {p.t('title')}") for p in choices.programs]
-    form.intake.choices = [("", _("All intakes"))] + [
-        (i.id, f"{i.program.code} · {i.title}") for i in choices.intakes]
-    form.partner.choices = [("", _("All partner universities"))] + [
-        (p.id, p.t("name")) for p in choices.partners]
+    form.program.choices = options([("", _("All programs"))] + [
+        (p.id, f"{p.code} · {p.t('title')}") for p in choices.programs])
+    form.intake.choices = options([("", _("All intakes"))] + [
+        (i.id, f"{i.program.code} · {i.title}") for i in choices.intakes])
+    form.partner.choices = options([("", _("All partner universities"))] + [
+        (p.id, p.t("name")) for p in choices.partners])
 
 
 def _queue(filters: services.DashboardFilters, **extra) -> str:

@@ -10,6 +10,7 @@ from wtforms.validators import Length, Optional
 
 from course_portal.accounts.forms import NoHiddenCharacters
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
+from course_portal.core.web import options_of
 from course_portal.enrollment.models import DocumentKind, FundingSource
 from course_portal.enrollment.services import FUNDING_OTHER_MAX_LENGTH, MOTIVATION_MAX_LENGTH
 
@@ -55,8 +56,8 @@ class ApplicationForm(FlaskForm):
         ],
     )
     funding_source = RadioField(
-        _l("Who pays for your participation?"), choices=funding_choices, validate_choice=True,
-        validators=[Optional()],
+        _l("Who pays for your participation?"), choices=options_of(funding_choices),
+        validate_choice=True, validators=[Optional()],
     )
     funding_other = StringField(
         _l("If other: who?"),

@@ -20,6 +20,7 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from course_portal.accounts.forms import optional_id
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
+from course_portal.core.web import options_of
 from course_portal.enrollment import queue
 from course_portal.enrollment.models import ApplicationStatus
 from course_portal.enrollment.services import REASON_MAX_LENGTH
@@ -58,12 +59,13 @@ class QueueFilterForm(Form):
     )
     program = SelectField(_l("Program"), coerce=optional_id, choices=[], validate_choice=True)
     intake = SelectField(_l("Intake"), coerce=optional_id, choices=[], validate_choice=True)
-    status = SelectField(_l("Status"), choices=status_filter_choices, default=queue.NEEDS_DECISION)
+    status = SelectField(_l("Status"), choices=options_of(status_filter_choices),
+                         default=queue.NEEDS_DECISION)
     partner = SelectField(
         _l("Partner university"), coerce=optional_id, choices=[], validate_choice=True
     )
-    funding = SelectField(_l("Funding"), choices=funding_filter_choices, default="")
-    sort = SelectField(_l("Sort by"), choices=sort_choices, default=queue.DEFAULT_SORT)
+    funding = SelectField(_l("Funding"), choices=options_of(funding_filter_choices), default="")
+    sort = SelectField(_l("Sort by"), choices=options_of(sort_choices), default=queue.DEFAULT_SORT)
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=1_000_000)])
 
     def reset_invalid(self) -> None:

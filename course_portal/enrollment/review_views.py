@@ -28,7 +28,7 @@ from course_portal.core import audit
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view
+from course_portal.core.web import form_view, options
 from course_portal.enrollment import queue, queue_export, seats, services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
 from course_portal.enrollment.loaders import get_application_or_404
@@ -71,15 +71,15 @@ def _put_errors(form, error: EnrollmentError) -> None:
 def _filter_form(choices: queue.FilterChoices) -> QueueFilterForm:
     """The filters from the query string, with the choices filled in; bad values reset."""
     form = QueueFilterForm(request.args)
-    form.program.choices = [("", _("All programs"))] + [
+    form.program.choices = options([("", _("All programs"))] + [
         (program.id, f"{program.code} · {program.t('title')}") for program in choices.programs
-    ]
-    form.intake.choices = [("", _("All intakes"))] + [
+    ])
+    form.intake.choices = options([("", _("All intakes"))] + [
         (intake.id, f"{intake.program.code} · {intake.title}") for intake in choices.intakes
-    ]
-    form.partner.choices = [("", _("All partner universities"))] + [
+    ])
+    form.partner.choices = options([("", _("All partner universities"))] + [
         (partner.id, partner.t("name")) for partner in choices.partners
-    ]
+    ])
     form.reset_invalid()
     return form
 

@@ -24,6 +24,7 @@ from course_portal.accounts.forms import (
     text_rules,
 )
 from course_portal.core.text import PersonName, SafeText, normalize_text
+from course_portal.core.web import options_of
 from course_portal.enrollment.queue import REVIEWABLE, STATUS_NAMES
 from course_portal.partners.queries import ANY_STATUS, NO_APPLICATION, PartnerFilters
 
@@ -48,7 +49,7 @@ class PartnerFilterForm(Form):
         validators=[Optional(), Length(max=SEARCH_MAX), SafeText()],
     )
     intake = SelectField(_l("Intake"), coerce=optional_id, choices=[], validate_choice=True)
-    status = SelectField(_l("Status"), choices=status_choices, default=ANY_STATUS)
+    status = SelectField(_l("Status"), choices=options_of(status_choices), default=ANY_STATUS)
     page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=1_000_000)])
 
     def reset_invalid(self) -> None:
@@ -85,8 +86,8 @@ class AddLiaisonForm(FlaskForm):
         filters=[normalize_text],
         validators=[*text_rules(DISPLAY_NAME_MAX, required=True), PersonName()],
     )
-    locale = SelectField(_l("Language of the portal and of emails"), choices=language_choices,
-                         default="zh")
+    locale = SelectField(_l("Language of the portal and of emails"),
+                         choices=options_of(language_choices), default="zh")
     submit = SubmitField(_l("Add the liaison"))
 
 

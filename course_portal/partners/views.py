@@ -13,7 +13,7 @@ from course_portal.certificates import services as certificate_services
 from course_portal.certificates.views import send_pdf
 from course_portal.core.i18n import current_language
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view
+from course_portal.core.web import form_view, options
 from course_portal.dashboard import reports
 from course_portal.enrollment.queue import funding_name, status_name
 from course_portal.extensions import db
@@ -46,10 +46,10 @@ def _partner_helpers():
 
 def _filter_form(partner_id: int) -> PartnerFilterForm:
     form = PartnerFilterForm(request.args)
-    form.intake.choices = [("", _("All intakes"))] + [
+    form.intake.choices = options([("", _("All intakes"))] + [
         (intake.id, f"{intake.program.code} · {intake.title}")
         for intake in queries.intake_choices(partner_id)
-    ]
+    ])
     form.reset_invalid()
     return form
 
@@ -120,8 +120,8 @@ def manage():
     """Partner universities and their liaisons; add a liaison, who is mailed a password link."""
     listing = services.partners_with_liaisons()
     form = AddLiaisonForm()
-    form.partner.choices = [("", _("— choose the university —"))] + [
-        (partner.id, partner.t("name")) for partner, _liaisons in listing]
+    form.partner.choices = options([("", _("— choose the university —"))] + [
+        (partner.id, partner.t("name")) for partner, _liaisons in listing])
     if form.validate_on_submit():
         try:
             liaison = services.add_liaison(

@@ -19,6 +19,7 @@ from wtforms import (
 from wtforms.validators import InputRequired, Length, NumberRange, Optional
 from wtforms.widgets import HiddenInput
 
+from course_portal.core.web import options
 from course_portal.progress.models import AssessmentKind
 
 #: the largest CSV file accepted for an import, in bytes: a roster of 2,000 teachers fits, and
@@ -52,10 +53,10 @@ class RulesForm(FlaskForm):
     )
     final_kind = SelectField(
         _l("Final assessment"),
-        choices=[
+        choices=options([
             (AssessmentKind.PASS_FAIL.value, _l("Passed or failed")),
             (AssessmentKind.SCORE.value, _l("A score with a pass mark")),
-        ],
+        ]),
         default=AssessmentKind.PASS_FAIL.value,
     )
     max_score = IntegerField(_l("Best score possible"),
