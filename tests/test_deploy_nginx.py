@@ -7,6 +7,7 @@ nginx-light); it is started as this user, in a temporary prefix, never as a syst
 
 from __future__ import annotations
 
+import gzip
 import os
 import re
 import shutil
@@ -171,6 +172,33 @@ def test_static_files_come_from_nginx_with_a_week_of_caching(nginx_site):
     assert body == css
     assert headers["Content-Type"].startswith("text/css")
     assert headers.get_all("Cache-Control") == ["public, max-age=604800"]
+
+
+def test_pages_and_styles_cross_the_line_compressed_for_browsers_that_ask(nginx_site):
+    base = f"https://127.0.0.1:{nginx_site['https']}"
+    css = (ROOT / "course_portal" / "static" / "css" / "portal.css").read_bytes()
+    gzip_ok = {"Accept-Encoding": "gzip"}
+
+    status, headers, body = fetch(f"{base}/static/css/portal.css", nginx_site["context"],
+                                  headers=gzip_ok)
+    assert status == 200
+    assert headers["Content-Encoding"] == "gzip"
+    assert gzip.decompress(body) == css
+    assert len(body) < len(css) / 3
+    assert "Accept-Encoding" in headers["Vary"]
+
+    status, headers, body = fetch(f"{base}/", nginx_site["context"], headers=gzip_ok)
+    assert status == 200
+    assert headers["Content-Encoding"] == "gzip"
+    page = gzip.decompress(body)
+    assert b"<html" in page
+    assert "frame-ancestors 'none'" in headers["Content-Security-Policy"]
+
+    # a client that does not ask gets the page as the app wrote it
+    status, headers, body = fetch(f"{base}/", nginx_site["context"])
+    assert status == 200
+    assert "Content-Encoding" not in headers
+    assert b"<html" in body
 
 
 def test_an_upload_over_the_apps_limit_gets_the_apps_own_page_not_nginxs(nginx_site, make_app):
