@@ -42,11 +42,18 @@ def _teacher_with_application(app, status="submitted", **teacher_fields):
         return teacher.get_id(), application.id, coordinator.id
 
 
-def test_a_second_look_is_served_from_memory_without_rendering(make_app):
-    app = make_app()
-    teacher, _, _ = _teacher_with_application(app)
+def _signed_in_teacher(app):
+    """A client signed in as a teacher with one application: (client, teacher's session id,
+    application id, a coordinator's id)."""
+    teacher, application_id, coordinator = _teacher_with_application(app)
     client = app.test_client()
     _sign_in(client, teacher)
+    return client, teacher, application_id, coordinator
+
+
+def test_a_second_look_is_served_from_memory_without_rendering(make_app):
+    app = make_app()
+    client, _, _, _ = _signed_in_teacher(app)
 
     first = client.get("/applications")
     second = client.get("/applications")
@@ -60,9 +67,7 @@ def test_a_second_look_is_served_from_memory_without_rendering(make_app):
 
 def test_a_decision_committed_elsewhere_shows_at_once(make_app):
     app = make_app()
-    teacher, application_id, coordinator = _teacher_with_application(app)
-    client = app.test_client()
-    _sign_in(client, teacher)
+    client, _, application_id, coordinator = _signed_in_teacher(app)
     assert "badge-approved" not in client.get("/applications").get_data(as_text=True)
 
     with app.app_context():  # another request, another app server: the same database
@@ -76,9 +81,7 @@ def test_a_decision_committed_elsewhere_shows_at_once(make_app):
 
 def test_a_bulk_update_statement_counts_as_a_change(make_app):
     app = make_app()
-    teacher, application_id, _ = _teacher_with_application(app)
-    client = app.test_client()
-    _sign_in(client, teacher)
+    client, _, application_id, _ = _signed_in_teacher(app)
     client.get("/applications")
 
     with app.app_context():
@@ -95,9 +98,7 @@ def test_a_bulk_update_statement_counts_as_a_change(make_app):
 
 def test_reading_does_not_bump_the_generation_and_a_rollback_does_not_either(make_app):
     app = make_app()
-    teacher, application_id, _ = _teacher_with_application(app)
-    client = app.test_client()
-    _sign_in(client, teacher)
+    client, _, application_id, _ = _signed_in_teacher(app)
     with app.app_context():
         before = pagecache.current_generation()
 
@@ -173,9 +174,7 @@ def test_a_kept_page_carries_the_readers_own_csrf_token_and_its_forms_work(make_
 
 def test_a_page_with_a_message_waiting_is_rendered_for_it_and_not_kept(make_app):
     app = make_app()
-    teacher, _, _ = _teacher_with_application(app)
-    client = app.test_client()
-    _sign_in(client, teacher)
+    client, _, _, _ = _signed_in_teacher(app)
     client.get("/applications")
     with client.session_transaction() as session:
         session["_flashes"] = [("success", "Your draft is saved.")]
@@ -249,9 +248,7 @@ def _statements(app) -> list[str]:
 
 def test_a_kept_page_costs_one_query_and_never_loads_the_user(make_app):
     app = make_app()
-    teacher, _, _ = _teacher_with_application(app)
-    client = app.test_client()
-    _sign_in(client, teacher)
+    client, _, _, _ = _signed_in_teacher(app)
     client.get("/applications")
     statements = _statements(app)
 
@@ -326,9 +323,7 @@ def test_a_staff_member_back_after_minutes_gets_the_kept_page_and_a_new_last_see
 
 def test_signing_out_everywhere_ends_a_kept_page_at_once(make_app):
     app = make_app()
-    teacher, _, _ = _teacher_with_application(app)
-    stolen = app.test_client()  # the same session cookie, in another browser
-    _sign_in(stolen, teacher)
+    stolen, teacher, _, _ = _signed_in_teacher(app)  # the same session cookie, in another browser
     assert stolen.get("/applications").status_code == 200
 
     with app.app_context():
@@ -342,9 +337,7 @@ def test_signing_out_everywhere_ends_a_kept_page_at_once(make_app):
 
 def test_a_disabled_account_gets_no_kept_page(make_app):
     app = make_app()
-    teacher, _, _ = _teacher_with_application(app)
-    client = app.test_client()
-    _sign_in(client, teacher)
+    client, teacher, _, _ = _signed_in_teacher(app)
     client.get("/applications")
 
     with app.app_context():
