@@ -14,13 +14,14 @@ from course_portal.core.audit import record
 from course_portal.core.i18n import current_language
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view, options
+from course_portal.core.web import form_view
 from course_portal.dashboard import reports, services
 from course_portal.dashboard.charts import bar_chart
 from course_portal.dashboard.forms import BulkEmailForm, DashboardFilterForm
 from course_portal.dashboard.services import Bar
 from course_portal.enrollment.models import FundingSource
 from course_portal.enrollment.queue import FUNDING_NAMES, REVIEWABLE, filter_choices, status_name
+from course_portal.enrollment.review_forms import fill_filter_choices
 from course_portal.extensions import db
 
 bp = Blueprint("dashboard", __name__)
@@ -30,16 +31,6 @@ MIMETYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
     "pdf": "application/pdf",
 }
-
-
-def _fill_choices(form, choices) -> None:
-    """The program, intake and partner selects' choices."""
-    form.program.choices = options([("", _("All programs"))] + [
-        (p.id, f"{p.code} · {p.t('title')}") for p in choices.programs])
-    form.intake.choices = options([("", _("All intakes"))] + [
-        (i.id, f"{i.program.code} · {i.title}") for i in choices.intakes])
-    form.partner.choices = options([("", _("All partner universities"))] + [
-        (p.id, p.t("name")) for p in choices.partners])
 
 
 def _queue(filters: services.DashboardFilters, **extra) -> str:
@@ -92,7 +83,7 @@ def index():
     """Figures and charts of the applications, narrowed by program, intake, partner, period."""
     choices = filter_choices()
     form = DashboardFilterForm(request.args)
-    _fill_choices(form, choices)
+    fill_filter_choices(form, choices)
     form.reset_invalid()
     filters = form.to_filters()
     figures = services.figures(filters)
@@ -195,7 +186,7 @@ def bulk_email():
         form = BulkEmailForm()
     else:  # a link from an intake's overview fills in the intake
         form = BulkEmailForm(formdata=request.args or None)
-    _fill_choices(form, choices)
+    fill_filter_choices(form, choices)
     if form.validate_on_submit() and request.form.get("action") != "edit":
         recipients = services.recipients(form.to_filters(), form.statuses())
         if request.form.get("action") == "send" and recipients:

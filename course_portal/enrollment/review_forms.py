@@ -20,7 +20,7 @@ from wtforms.validators import Length, NumberRange, Optional, ValidationError
 
 from course_portal.accounts.forms import optional_id
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
-from course_portal.core.web import options_of
+from course_portal.core.web import options, options_of
 from course_portal.enrollment import queue
 from course_portal.enrollment.models import ApplicationStatus
 from course_portal.enrollment.services import REASON_MAX_LENGTH
@@ -47,6 +47,17 @@ def funding_filter_choices() -> list[tuple[str, str]]:
 def sort_choices() -> list[tuple[str, str]]:
     """The orders the queue offers."""
     return list(queue.SORTS.items())
+
+
+def fill_filter_choices(form, choices: queue.FilterChoices) -> None:
+    """The program, intake and partner selects of a filter form (the queue's, the
+    dashboard's), each with "all" first."""
+    form.program.choices = options([("", _l("All programs"))] + [
+        (program.id, f"{program.code} · {program.t('title')}") for program in choices.programs])
+    form.intake.choices = options([("", _l("All intakes"))] + [
+        (intake.id, f"{intake.program.code} · {intake.title}") for intake in choices.intakes])
+    form.partner.choices = options([("", _l("All partner universities"))] + [
+        (partner.id, partner.t("name")) for partner in choices.partners])
 
 
 class QueueFilterForm(Form):

@@ -28,7 +28,7 @@ from course_portal.core import audit
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view, options
+from course_portal.core.web import form_view
 from course_portal.enrollment import queue, queue_export, seats, services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
 from course_portal.enrollment.loaders import get_application_or_404
@@ -42,6 +42,7 @@ from course_portal.enrollment.review_forms import (
     BulkDecisionForm,
     DecisionForm,
     QueueFilterForm,
+    fill_filter_choices,
 )
 from course_portal.enrollment.views import bp
 from course_portal.extensions import db
@@ -71,15 +72,7 @@ def _put_errors(form, error: EnrollmentError) -> None:
 def _filter_form(choices: queue.FilterChoices) -> QueueFilterForm:
     """The filters from the query string, with the choices filled in; bad values reset."""
     form = QueueFilterForm(request.args)
-    form.program.choices = options([("", _("All programs"))] + [
-        (program.id, f"{program.code} · {program.t('title')}") for program in choices.programs
-    ])
-    form.intake.choices = options([("", _("All intakes"))] + [
-        (intake.id, f"{intake.program.code} · {intake.title}") for intake in choices.intakes
-    ])
-    form.partner.choices = options([("", _("All partner universities"))] + [
-        (partner.id, partner.t("name")) for partner in choices.partners
-    ])
+    fill_filter_choices(form, choices)
     form.reset_invalid()
     return form
 
