@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from course_portal.accounts import forms, pinyin, services
+from course_portal.accounts import forms, palladius, pinyin, services
 from course_portal.accounts import session as sessions
 from course_portal.accounts.models import Role, User
 from course_portal.core.i18n import current_language
@@ -387,10 +387,18 @@ def set_language():
 def pinyin_suggestion():
     """Suggested Latin spellings of a name typed in Chinese characters, for the profile form.
 
-    GET /pinyin?family=欧阳&given=娜娜 → {"family": "Ouyang", "given": "Nana"}. The page's script
-    fills the Latin fields with it; without the script the teacher simply types them.
+    GET /pinyin?family=欧阳&given=娜娜 → {"family": "Ouyang", "given": "Nana", "ru": "Оуян Нана"}.
+    family_latin and given_latin, when given, are the passport spelling the Cyrillic is read from
+    (Palladius); otherwise it is read from the suggestion. The page's script fills the fields with
+    it; without the script the teacher simply types them.
     """
-    response = jsonify(pinyin.suggest(request.args.get("family"), request.args.get("given")))
+    family, given = request.args.get("family"), request.args.get("given")
+    answer = pinyin.suggest(family, given)
+    answer["ru"] = palladius.name_to_cyrillic(
+        (request.args.get("family_latin") or "")[:200] or answer["family"],
+        (request.args.get("given_latin") or "")[:200] or answer["given"],
+        pinyin.han_only(family), pinyin.han_only(given))
+    response = jsonify(answer)
     # the same question always gets the same answer: the browser may keep it, no shared cache
     response.cache_control.private = True
     response.cache_control.max_age = 3600

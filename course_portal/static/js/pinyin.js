@@ -1,5 +1,6 @@
-// The profile form: a name typed in Chinese characters suggests its Latin spelling (pinyin).
-// A suggestion fills a Latin field only while it is empty or still holds the last suggestion,
+// The profile form: a name typed in Chinese characters suggests its Latin spelling (pinyin), and
+// the Latin spelling suggests the Cyrillic one (Palladius system).
+// A suggestion fills a field only while it is empty or still holds the last suggestion,
 // so a spelling the teacher typed is never overwritten. Without this script the fields are typed.
 (function () {
   "use strict";
@@ -23,8 +24,12 @@
     if (!sources.family || !sources.given || !targets.family || !targets.given) {
       return;
     }
+    var cyrillic = box.querySelector("[data-palladius-target]");
+    if (cyrillic) {
+      targets.ru = cyrillic;
+    }
     var note = box.querySelector("[data-pinyin-note]");
-    var suggested = { family: null, given: null }; // what this script last put in each field
+    var suggested = { family: null, given: null, ru: null }; // what this script last put in each field
     var timer = null;
     var asked = 0; // answers to older questions are dropped when they arrive late
 
@@ -51,6 +56,11 @@
       var question = new URL(url, window.location.href);
       question.searchParams.set("family", sources.family.value);
       question.searchParams.set("given", sources.given.value);
+      // the Latin fields as the teacher left them; blank ones are read from the Chinese
+      ["family", "given"].forEach(function (key) {
+        var latin = targets[key].value;
+        question.searchParams.set(key + "_latin", latin === suggested[key] ? "" : latin);
+      });
       asked += 1;
       var number = asked;
       fetch(question.toString(), {
@@ -80,7 +90,7 @@
       timer = window.setTimeout(ask, DELAY);
     }
 
-    [sources.family, sources.given].forEach(function (input) {
+    [sources.family, sources.given, targets.family, targets.given].forEach(function (input) {
       input.addEventListener("input", later);
       input.addEventListener("compositionend", later);
     });
