@@ -5,9 +5,17 @@ from __future__ import annotations
 import itertools
 from datetime import date, timedelta
 
+import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
-from course_portal.accounts.models import TWO_FACTOR_ROLES, Role, TeacherProfile, User
+from course_portal.accounts.models import (
+    TWO_FACTOR_ROLES,
+    EducationLevel,
+    Role,
+    Sex,
+    TeacherProfile,
+    User,
+)
 from course_portal.catalog.models import Institute, Intake, Module, PartnerUniversity, Program
 from course_portal.db import utcnow
 from course_portal.extensions import db
@@ -61,6 +69,12 @@ def make_user(
             "given_name_zh": "小明",
             "family_name_latin": "Wang",
             "given_name_latin": "Xiaoming",
+            # what the certificate and the federal register need (certificates.requirements)
+            "name_ru": "Ван Сяомин",
+            "born_on": date(1985, 4, 12),
+            "sex": Sex.MALE,
+            "citizenship": "CN",
+            "education_level": EducationLevel.HIGHER,
         }
         fields.update(profile_fields)
         user.profile = TeacherProfile(**fields)
@@ -139,11 +153,42 @@ def make_intake(program: Program, today: date | None = None, capacity: int = 20,
 
 
 def make_teacher(partner: PartnerUniversity | None = None, **fields) -> User:
-    """A teacher whose profile is complete enough to submit an application."""
+    """A teacher whose profile is complete enough to apply and to receive a certificate."""
     partner = partner or make_partner()
     fields.setdefault("department", "School of Foreign Languages")
     fields.setdefault("position", "Lecturer")
     return make_user(role=Role.TEACHER, partner_university_id=partner.id, **fields)
+
+
+def make_signatories(program: Program, signature_png: bytes | None = None) -> dict:
+    """The rector, the director of the programme's institute and the secretary, as an admin
+    sets them; each with a signature image when one is given. Returns them by role."""
+    import hashlib
+
+    from course_portal.certificates.models import Signatory, SignatoryRole
+
+    people = {
+        SignatoryRole.RECTOR: ("Иванов И. И.", "Ivan Ivanov", "伊万诺夫", "Ректор", "Rector", "校长"),
+        SignatoryRole.DIRECTOR: ("Петров П. П.", "Pyotr Petrov", "彼得罗夫",
+                                 "Директор института", "Director of the Institute", "学院院长"),
+        SignatoryRole.SECRETARY: ("Смирнова Е. А.", "Elena Smirnova", "斯米尔诺娃",
+                                  "Секретарь", "Secretary", "秘书"),
+    }
+    made = {}
+    for role, (ru, en, zh, pos_ru, pos_en, pos_zh) in people.items():
+        institute_id = program.institute_id if role == SignatoryRole.DIRECTOR else None
+        slot = Signatory.slot_for(role, institute_id)
+        row = db.session.scalar(sa.select(Signatory).where(Signatory.slot == slot))
+        if row is None:
+            row = Signatory(role=role, institute_id=institute_id, slot=slot)
+            db.session.add(row)
+        row.name_ru, row.name_en, row.name_zh = ru, en, zh
+        row.position_ru, row.position_en, row.position_zh = pos_ru, pos_en, pos_zh
+        row.signature_png = signature_png
+        row.signature_sha256 = hashlib.sha256(signature_png).hexdigest() if signature_png else ""
+        made[role] = row
+    db.session.flush()
+    return made
 
 
 def make_quota(intake: Intake, partner: PartnerUniversity, seats: int):

@@ -28,7 +28,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from course_portal.accounts.models import AcademicTitle
+from course_portal.accounts.models import AcademicTitle, EducationLevel, Sex
 from course_portal.accounts.services import PASSWORD_MAX_LENGTH, password_problems
 from course_portal.core.i18n import LANGUAGE_NAMES
 from course_portal.core.text import (
@@ -51,12 +51,16 @@ DEPARTMENT_MAX = 200
 POSITION_MAX = 200
 PHONE_MAX = 40
 WECHAT_MAX = 40
+SNILS_MAX = 14
 DISPLAY_NAME_MAX = 200
 
 #: digits, spaces, + ( ) - and dots: +86 138 0013 8000, (0931) 123-4567
 PHONE_PATTERN = re.compile(r"^\+?[0-9][0-9 ().\-]{4,}$")
 #: WeChat IDs are letters, digits, _ and -; some teachers give their phone number instead
 WECHAT_PATTERN = re.compile(r"^\+?[A-Za-z0-9_\-]+$")
+
+#: СНИЛС as written: 123-456-789 01 (spaces or no separators are accepted too)
+SNILS_PATTERN = re.compile(r"^(\d{3})[- ]?(\d{3})[- ]?(\d{3})[- ]?(\d{2})$")
 
 #: the earliest date of birth the form accepts
 BORN_AFTER = date(1900, 1, 1)
@@ -113,6 +117,40 @@ class BornOn:
             raise ValidationError(_l("Check the date of birth."))
 
 
+def snils_checksum_ok(digits: str) -> bool:
+    """The control number of an 11-digit СНИЛС, by the Pension Fund's rule."""
+    body, control = digits[:9], int(digits[9:])
+    if int(body) <= 1001998:  # numbers up to 001-001-998 carry no control number
+        return True
+    total = sum(int(d) * weight for d, weight in zip(body, range(9, 0, -1), strict=True))
+    expected = total if total < 100 else total % 101
+    return (0 if expected in (100, 101) else expected) == control
+
+
+def normalize_snils(value):
+    """123-456-789 01, the way the register writes it, from any of the accepted spellings."""
+    if not isinstance(value, str):
+        return value
+    match = SNILS_PATTERN.match(value.strip())
+    if not match:
+        return value.strip()
+    a, b, c, d = match.groups()
+    return f"{a}-{b}-{c} {d}"
+
+
+class Snils:
+    """An optional СНИЛС: eleven digits whose control number is right."""
+
+    def __call__(self, form, field):
+        value = field.data
+        if not isinstance(value, str) or not value:
+            return
+        match = SNILS_PATTERN.match(value)
+        if not match or not snils_checksum_ok("".join(match.groups())):
+            raise ValidationError(_l("Check the SNILS: it has 11 digits, written as "
+                                     "123-456-789 01. Leave it empty if you have none."))
+
+
 def text_rules(max_length: int, required: bool = False) -> list:
     """Validators of a single-line text field: required or optional, length, no hidden characters."""
     first = DataRequired() if required else Optional()
@@ -130,6 +168,41 @@ def name_rules(max_length: int, script: str | None = None, required: bool = True
 def language_choices() -> list[tuple[str, str]]:
     """The portal's languages, each in its own name."""
     return list(LANGUAGE_NAMES.items())
+
+
+def sex_choices() -> list[tuple[str, str]]:
+    """Sex as the federal register records it, with a blank first choice."""
+    return [("", _l("Choose…")), (Sex.FEMALE.value, _l("Female")), (Sex.MALE.value, _l("Male"))]
+
+
+def education_level_choices() -> list[tuple[str, str]]:
+    """Levels of prior education as the federal register names them, with a blank first choice."""
+    return [
+        ("", _l("Choose…")),
+        (EducationLevel.HIGHER.value, _l("Higher education (a university degree)")),
+        (EducationLevel.SECONDARY_VOCATIONAL.value,
+         _l("Secondary vocational education (a college diploma)")),
+    ]
+
+
+def citizenship_choices() -> list[tuple[str, str]]:
+    """Every country by its ISO code, named in the reader's language, China first."""
+    import pycountry
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    names = locale.territories if locale is not None else {}
+    countries = sorted(
+        ((c.alpha_2, names.get(c.alpha_2, c.name)) for c in pycountry.countries),
+        key=lambda pair: pair[1],
+    )
+    first = [pair for pair in countries if pair[0] == "CN"]
+    return [("", _l("Choose…")), *first, *[pair for pair in countries if pair[0] != "CN"]]
+
+
+def optional_choice(value):
+    """A select's blank choice as None, other values as they are."""
+    return value or None
 
 
 def academic_title_choices() -> list[tuple[str, str]]:
@@ -168,11 +241,24 @@ class TeacherProfileForm(FlaskForm):
         validators=name_rules(NAME_LATIN_MAX, "latin"),
     )
     name_ru = StringField(
-        _l("Name in Russian"),
+        _l("Name in Russian (Cyrillic)"),
         filters=[normalize_text],
-        validators=name_rules(NAME_RU_MAX, required=False),
+        validators=[*name_rules(NAME_RU_MAX, "cyrillic", required=False)],
     )
     born_on = DateField(_l("Date of birth"), validators=[Optional(), BornOn()])
+    sex = SelectField(_l("Sex"), choices=options_of(sex_choices), coerce=optional_choice)
+    citizenship = SelectField(
+        _l("Citizenship"), choices=options_of(citizenship_choices), default="CN",
+    )
+    education_level = SelectField(
+        _l("Level of education"), choices=options_of(education_level_choices),
+        coerce=optional_choice,
+    )
+    snils = StringField(
+        _l("SNILS (Russian insurance number)"),
+        filters=[normalize_text, normalize_snils],
+        validators=[*text_rules(SNILS_MAX), Snils()],
+    )
     partner_university_id = SelectField(
         _l("University"), coerce=optional_id, choices=[], validate_choice=True
     )

@@ -37,6 +37,22 @@ class AcademicTitle(enum.StrEnum):
     PROFESSOR = "professor"  # 教授
 
 
+class Sex(enum.StrEnum):
+    """Sex as the federal register of education documents records it."""
+
+    MALE = "male"
+    FEMALE = "female"
+
+
+class EducationLevel(enum.StrEnum):
+    """The level of the education a teacher had before the programme, for the federal register."""
+
+    #: высшее образование
+    HIGHER = "higher"
+    #: среднее профессиональное образование
+    SECONDARY_VOCATIONAL = "secondary_vocational"
+
+
 def new_session_token() -> str:
     """A fresh random token that identifies a user's current sessions."""
     return secrets.token_urlsafe(24)
@@ -159,6 +175,16 @@ class TeacherProfile(TimestampMixin, Base):
     )
     phone: Mapped[str] = mapped_column(String(40), default="")
     wechat_id: Mapped[str] = mapped_column(String(40), default="")
+    #: what the federal register of education documents (ФИС ФРДО) records of the holder;
+    #: asked in the profile, required before a certificate is issued
+    sex: Mapped[Sex | None] = mapped_column(str_enum(Sex, "sex", length=10))
+    #: ISO 3166 alpha-2 code of the citizenship, e.g. CN; the register takes its numeric code
+    citizenship: Mapped[str] = mapped_column(String(2), default="")
+    education_level: Mapped[EducationLevel | None] = mapped_column(
+        str_enum(EducationLevel, "education_level", length=30)
+    )
+    #: Russian insurance number (СНИЛС), only for a teacher who has one: 123-456-789 01
+    snils: Mapped[str] = mapped_column(String(14), default="")
 
     user: Mapped[User] = relationship(back_populates="profile")
     partner_university: Mapped[PartnerUniversity | None] = relationship()  # noqa: F821

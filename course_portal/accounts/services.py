@@ -20,7 +20,15 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from course_portal.accounts.models import AcademicTitle, AccountToken, Role, TeacherProfile, User
+from course_portal.accounts.models import (
+    AcademicTitle,
+    AccountToken,
+    EducationLevel,
+    Role,
+    Sex,
+    TeacherProfile,
+    User,
+)
 from course_portal.catalog.models import PartnerUniversity
 from course_portal.core import audit
 from course_portal.core.outbox import queue_email
@@ -39,7 +47,7 @@ TOKEN_MAX_LENGTH = 100
 PROFILE_FIELDS = (
     "family_name_zh", "given_name_zh", "family_name_latin", "given_name_latin", "name_ru",
     "born_on", "partner_university_id", "department", "position", "academic_title", "phone",
-    "wechat_id",
+    "wechat_id", "sex", "citizenship", "education_level", "snils",
 )
 
 #: a hash per method, checked when no account matches so that both answers take as long
@@ -250,9 +258,15 @@ def send_confirmation(user: User) -> None:
 def _profile_values(fields: dict) -> dict:
     """The profile columns from plain values, with defaults for what was left blank."""
     values = {name: fields.get(name) for name in PROFILE_FIELDS if name in fields}
-    for name in ("name_ru", "department", "position", "phone", "wechat_id"):
+    for name in ("name_ru", "department", "position", "phone", "wechat_id", "citizenship",
+                 "snils"):
         if name in values and values[name] is None:
             values[name] = ""
+    if "sex" in values:
+        values["sex"] = Sex(values["sex"]) if values["sex"] else None
+    if "education_level" in values:
+        level = values["education_level"]
+        values["education_level"] = EducationLevel(level) if level else None
     if "academic_title" in values:
         values["academic_title"] = AcademicTitle(values["academic_title"] or AcademicTitle.NONE)
     university_id = values.get("partner_university_id")

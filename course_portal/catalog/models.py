@@ -46,6 +46,17 @@ class StudyMode(enum.StrEnum):
     ON_SITE = "on_site"
 
 
+class StudyForm(enum.StrEnum):
+    """The form of study as Russian law names it (форма обучения), chosen per intake."""
+
+    #: очная
+    FULL_TIME = "full_time"
+    #: очно-заочная
+    PART_TIME = "part_time"
+    #: заочная
+    EXTRAMURAL = "extramural"
+
+
 class Program(TranslatedMixin, TimestampMixin, Base):
     """A program of additional professional education (APE)."""
 
@@ -127,6 +138,17 @@ class Intake(TimestampMixin, Base):
     seats_taken: Mapped[int] = mapped_column(default=0)
     #: the coordinator's switch: False stops applications even inside the window
     is_open: Mapped[bool] = mapped_column(default=True, server_default=true())
+    #: форма обучения, printed on the certificates and sent to the federal register
+    study_form: Mapped[StudyForm] = mapped_column(
+        str_enum(StudyForm, "study_form"), default=StudyForm.FULL_TIME,
+        server_default=StudyForm.FULL_TIME.value,
+    )
+    #: how this intake is taught; online or blended is «с применением дистанционных
+    #: образовательных технологий» on the certificate
+    delivery: Mapped[StudyMode] = mapped_column(
+        str_enum(StudyMode, "delivery"), default=StudyMode.ONLINE,
+        server_default=StudyMode.ONLINE.value,
+    )
 
     program: Mapped[Program] = relationship(back_populates="intakes")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import SubmitField, TextAreaField
-from wtforms.validators import DataRequired, Length
+from wtforms import DateField, SubmitField, TextAreaField
+from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
 from course_portal.certificates.services import REASON_MAX_LENGTH
 from course_portal.core.text import SafeText, normalize_multiline
@@ -40,3 +40,20 @@ class ReissueForm(FlaskForm):
                     Length(max=REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
     )
     submit = SubmitField(_l("Re-issue certificate"))
+
+
+class FrdoExportForm(FlaskForm):
+    """The period of the federal register export: certificates issued from one day to another."""
+
+    class Meta:
+        # a GET form that downloads a file: nothing changes, so no token to expire
+        csrf = False
+
+    start = DateField(_l("Issued from"), validators=[InputRequired(_l("Give the first day."))])
+    end = DateField(_l("Issued until"), validators=[InputRequired(_l("Give the last day."))])
+    submit = SubmitField(_l("Export for ФИС ФРДО (XLSX)"))
+
+    def validate_end(self, field):
+        """The period runs forwards."""
+        if self.start.data and field.data and field.data < self.start.data:
+            raise ValidationError(_l("The last day must not be before the first."))

@@ -16,6 +16,7 @@ from datetime import timedelta
 
 from flask import current_app
 from flask_babel import force_locale
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
 
 from course_portal.accounts.models import User
@@ -213,3 +214,69 @@ def latest_batch(intake_id: int) -> IssueBatch | None:
         select(IssueBatch).where(IssueBatch.intake_id == intake_id)
         .order_by(IssueBatch.id.desc()).limit(1)
     )
+
+
+# --- re-issuing the certificates that printed credited hours ---------------------------------
+
+#: the job function that re-issues a list of certificates
+RUN_REISSUE = "course_portal.certificates.jobs.run_reissue"
+#: the reason every such re-issue gives; shown publicly, so in the three languages
+CREDITED_HOURS_REASON = (
+    "Указан объём программы вместо зачтённых часов слушателя · "
+    "The programme's volume is printed instead of the teacher's credited hours · "
+    "改为印制项目总学时，原证书印制的是个人已计学时"
+)
+
+
+def printed_credited_hours() -> list[Certificate]:
+    """Valid certificates of layout 1, which printed the teacher's credited hours as the
+    programme's volume, by registry number."""
+    from sqlalchemy.orm import selectinload
+
+    valid = db.session.scalars(
+        select(Certificate).where(Certificate.status == services.C.ISSUED)
+        .options(selectinload(Certificate.program))
+        .order_by(Certificate.program_id, Certificate.year, Certificate.sequence))
+    return [c for c in valid if int(c.snapshot.get("layout_version", 1)) < 2]
+
+
+def start_reissue(certificate_ids: list[int], actor: User) -> None:
+    """Record the request and run it (on RQ, or now without Redis); the caller commits first."""
+    record("certificates.reissue_started", actor=actor, certificates=len(certificate_ids))
+
+
+def run_reissue(certificate_ids: list[int], actor_id: int | None) -> dict:
+    """The job: re-issue each certificate with CREDITED_HOURS_REASON, one transaction each."""
+    actor = db.session.get(User, actor_id) if actor_id is not None else None
+    issued, problems = [], []
+    for certificate_id in certificate_ids:
+        certificate = db.session.get(Certificate, certificate_id)
+        if certificate is None or not certificate.is_valid:
+            continue
+        old = certificate.registry_number
+        try:
+            new = services.reissue(certificate, actor, CREDITED_HOURS_REASON)
+            issued.append(new.registry_number)
+            db.session.commit()
+        except (services.CertificateRefused, CertificateError) as exc:
+            db.session.rollback()
+            with force_locale(actor.locale if actor is not None else "en"):
+                problems.append(f"{old}: {services.certificate_error_text(exc)}")
+        except Exception:
+            db.session.rollback()
+            log.exception("re-issuing certificate %s failed", certificate_id)
+            with force_locale(actor.locale if actor is not None else "en"):
+                problems.append(f"{old}: {_l('unexpected error, see the log')}")
+    record("certificates.reissue_finished", actor=actor, issued=issued, problems=problems)
+    db.session.commit()
+    _dispatch_outbox()
+    return {"issued": issued, "problems": problems}
+
+
+def latest_reissue():
+    """The last finished re-issue's audit row (its details say what was issued and refused)."""
+    from course_portal.core.audit import AuditEvent
+
+    return db.session.scalar(
+        select(AuditEvent).where(AuditEvent.action == "certificates.reissue_finished")
+        .order_by(AuditEvent.id.desc()).limit(1))

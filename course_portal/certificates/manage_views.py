@@ -13,21 +13,25 @@ from flask import (
     make_response,
     redirect,
     render_template,
+    request,
     send_file,
     url_for,
 )
 from flask_babel import gettext as _
+from flask_babel import ngettext
 from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload, undefer
 
 from course_portal.accounts.models import Role
 from course_portal.catalog.models import Intake
-from course_portal.certificates import jobs, registry, services
-from course_portal.certificates.forms import IssueForm, ReissueForm, RevokeForm
+from course_portal.catalog.services import portal_today
+from course_portal.certificates import frdo, jobs, registry, requirements, services
+from course_portal.certificates.forms import FrdoExportForm, IssueForm, ReissueForm, RevokeForm
 from course_portal.certificates.models import Certificate, CertificateStatus, IssueBatch
 from course_portal.certificates.pdf import CertificateError
 from course_portal.certificates.views import bp, pdf_filename, public_record
+from course_portal.core.jobs import enqueue
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
 from course_portal.enrollment.models import Application
@@ -93,16 +97,39 @@ def manage_intake(intake_id: int):
     applications = roster_applications(intake, [s.value for s in services.CERTIFIABLE])
     verdicts = eligibilities(intake, applications)
     held = {c.application_id: c for c in _valid_of_intake(intake.id)}
+    blocked = services.intake_refusals(intake)
     rows = [
         {"application": a, "eligibility": verdicts[a.id], "certificate": held.get(a.id),
-         "reasons": services.refusal_reasons(a, verdicts[a.id])}
+         "reasons": services.refusal_reasons(a, verdicts[a.id], teacher_only=True),
+         "missing": [label for _, label in requirements.profile_gaps(a.teacher.profile)]}
         for a in applications
     ]
-    issuable = sum(1 for r in rows if not r["reasons"] and r["certificate"] is None)
+    ready = [r for r in rows if not r["reasons"] and r["certificate"] is None]
+    lacking = sum(1 for r in rows if r["missing"] and r["certificate"] is None
+                  and r["eligibility"].eligible)
     return render_template(
-        "certificates/manage/intake.html", intake=intake, rows=rows, issuable=issuable,
-        batch=jobs.latest_batch(intake.id), held=len(held),
+        "certificates/manage/intake.html", intake=intake, rows=rows,
+        issuable=0 if blocked else len(ready), blocked=blocked, lacking=lacking,
+        batch=jobs.latest_batch(intake.id), held=len(held), form=IssueForm(),
     )
+
+
+@bp.route("/certificates/manage/intakes/<int:intake_id>/ask-profiles", methods=["POST"])
+@role_required(Role.COORDINATOR)
+@form_view
+def ask_profiles(intake_id: int):
+    """Email each eligible teacher whose profile lacks what a certificate needs."""
+    intake = _intake_or_404(intake_id)
+    back = url_for(".manage_intake", intake_id=intake.id)
+    if not IssueForm().validate_on_submit():
+        flash(_("This form had expired. Press the button again."), "warning")
+        return redirect(back)
+    asked = services.ask_for_profile_data(intake, _actor())
+    db.session.commit()
+    flash(ngettext("%(num)d teacher was emailed what to add to the profile.",
+                   "%(num)d teachers were emailed what to add to their profiles.", asked),
+          "success" if asked else "info")
+    return redirect(back)
 
 
 @bp.route("/certificates/manage/applications/<int:application_id>/issue", methods=["POST"])
@@ -137,6 +164,11 @@ def issue_all(intake_id: int):
     intake = _intake_or_404(intake_id)
     if not IssueForm().validate_on_submit():
         flash(_("This form had expired. Press the button again."), "warning")
+        return redirect(url_for(".manage_intake", intake_id=intake.id))
+    blocked = services.intake_refusals(intake)
+    if blocked:
+        for message in blocked:
+            flash(message, "error")
         return redirect(url_for(".manage_intake", intake_id=intake.id))
     batch = jobs.start_batch(intake, _actor())
     batch_id = batch.id
@@ -293,9 +325,66 @@ def intake_pdf(intake_id: int):
 @bp.route("/certificates/manage/registry")
 @role_required(Role.COORDINATOR)
 def registry_page():
-    """Every certificate with its status, by program, year and number."""
+    """Every certificate with its status, by program, year and number; the FRDO export's form."""
+    today = portal_today()
+    form = FrdoExportForm(formdata=None, start=today.replace(month=1, day=1), end=today)
     return render_template("certificates/manage/registry.html",
-                           certificates=registry.registry_certificates())
+                           certificates=registry.registry_certificates(), frdo_form=form,
+                           credited=len(jobs.printed_credited_hours()))
+
+
+@bp.route("/certificates/manage/registry/frdo.xlsx")
+@role_required(Role.COORDINATOR)
+def frdo_xlsx():
+    """The certificates of a period as rows of the federal register's template."""
+    form = FrdoExportForm(request.args)
+    if not form.validate():
+        return render_template("certificates/manage/registry.html",
+                               certificates=registry.registry_certificates(), frdo_form=form,
+                               credited=len(jobs.printed_credited_hours())), 400
+    start, end = form.start.data, form.end.data
+    certificates = frdo.frdo_certificates(start, end)
+    body = frdo.frdo_xlsx(certificates)
+    frdo.record_export(_actor(), start, end, len(certificates))
+    db.session.commit()
+    return Response(body, mimetype=(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), headers={
+        "Content-Disposition": f"attachment; filename=frdo-{start.isoformat()}-{end.isoformat()}.xlsx",
+        "Cache-Control": "private, no-store",
+    })
+
+
+@bp.route("/certificates/manage/credited-hours", methods=["GET", "POST"])
+@role_required(Role.COORDINATOR)
+@form_view
+def credited_hours():
+    """Valid certificates that printed the teacher's credited hours; re-issue them at once."""
+    found = jobs.printed_credited_hours()
+    form = IssueForm()
+    if request.method == "POST":
+        if not form.validate_on_submit():
+            flash(_("This form had expired. Press the button again."), "warning")
+            return redirect(url_for(".credited_hours"))
+        chosen = {int(v) for v in request.form.getlist("certificate") if v.isdigit() and len(v) < 12}
+        ids = [c.id for c in found if c.id in chosen]
+        if not ids:
+            flash(_("Choose the certificates to re-issue."), "warning")
+            return redirect(url_for(".credited_hours"))
+        jobs.start_reissue(ids, _actor())
+        db.session.commit()
+        try:
+            enqueue(jobs.RUN_REISSUE, ids, current_user.id)
+        except Exception:  # Redis unreachable: nothing was re-issued, say so
+            log.exception("could not queue the re-issue of %s certificates", len(ids))
+            flash(_("The background job could not be started. Try again in a minute."), "error")
+            return redirect(url_for(".credited_hours"))
+        flash(ngettext("Re-issuing %(num)d certificate. The list below shrinks as it is done.",
+                       "Re-issuing %(num)d certificates. The list below shrinks as they are done.",
+                       len(ids)), "success")
+        return redirect(url_for(".credited_hours"))
+    return render_template("certificates/manage/credited_hours.html", certificates=found,
+                           form=form, latest=jobs.latest_reissue(),
+                           reason=jobs.CREDITED_HOURS_REASON)
 
 
 @bp.route("/certificates/manage/registry.csv")

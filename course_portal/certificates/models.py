@@ -1,16 +1,27 @@
-"""Certificates, their registry counters per program and year, and bulk-issuing batches."""
+"""Certificates, their registry counters, bulk-issuing batches, and who issues and signs them."""
 
 from __future__ import annotations
 
 import enum
 from datetime import datetime
 
-from sqlalchemy import JSON, ForeignKey, Index, LargeBinary, String, Text, UniqueConstraint, text
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    LargeBinary,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_portal.accounts.models import User
-from course_portal.catalog.models import Intake, Program
-from course_portal.db import Base, str_enum, utcnow
+from course_portal.catalog.models import Institute, Intake, Program
+from course_portal.core.i18n import TranslatedMixin
+from course_portal.db import Base, TimestampMixin, str_enum, utcnow
 from course_portal.enrollment.models import Application
 
 
@@ -53,6 +64,10 @@ class Certificate(Base):
     )
     #: CertificateSnapshot.to_dict(): everything the certificate states
     snapshot: Mapped[dict] = mapped_column(JSON)
+    #: what the federal register (ФИС ФРДО) needs of the holder and the PDF does not print,
+    #: frozen at issuing like the snapshot; never public (date of birth, SNILS).
+    #: Empty for certificates issued before the register export existed.
+    register_data: Mapped[dict] = mapped_column(JSON, default=dict)
     #: the PDF exactly as issued (and signed); never rendered again
     pdf: Mapped[bytes] = mapped_column(LargeBinary, deferred=True)
     #: hex SHA-256 of pdf, shown on the verification page
@@ -159,3 +174,80 @@ class IssueBatch(Base):
             return False
         last = self.heartbeat_at or self.created_at
         return (now - last).total_seconds() > stall_seconds
+
+
+# --- who issues and who signs ----------------------------------------------------------------
+
+
+class IssuingOrganisation(TranslatedMixin, TimestampMixin, Base):
+    """The organisation that issues every certificate: one row, edited by admins."""
+
+    __tablename__ = "issuing_organisation"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    #: the full legal name as the charter gives it: ФГАОУ ВО «Санкт-Петербургский ...»
+    full_name_ru: Mapped[str] = mapped_column(String(500), default="")
+    full_name_en: Mapped[str] = mapped_column(String(500), default="")
+    full_name_zh: Mapped[str] = mapped_column(String(500), default="")
+    #: the city of issue, printed beside the date of issue
+    city_ru: Mapped[str] = mapped_column(String(100), default="")
+    city_en: Mapped[str] = mapped_column(String(100), default="")
+    city_zh: Mapped[str] = mapped_column(String(100), default="")
+    #: the seal's image (PNG, re-encoded); without it the seal's place is marked М. П.
+    seal_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    #: hex SHA-256 of seal_png, empty without one
+    seal_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+
+class SignatoryRole(enum.StrEnum):
+    """Who signs a certificate of advanced training."""
+
+    #: the rector, or the vice-rector who signs by order
+    RECTOR = "rector"
+    #: the director of the institute that runs the programme; one per institute
+    DIRECTOR = "director"
+    SECRETARY = "secretary"
+
+
+class Signatory(TranslatedMixin, TimestampMixin, Base):
+    """A person whose name is printed under a signature line; certificates keep a copy."""
+
+    __tablename__ = "signatories"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    role: Mapped[SignatoryRole] = mapped_column(str_enum(SignatoryRole, "role"))
+    #: the institute a director heads; empty for the rector and the secretary
+    institute_id: Mapped[int | None] = mapped_column(
+        ForeignKey("institutes.id", ondelete="CASCADE"), index=True
+    )
+    #: "rector", "secretary" or "director:<institute id>": one signatory per line
+    slot: Mapped[str] = mapped_column(String(40), unique=True)
+    #: Иванов Иван Иванович / Ivan Ivanov / 伊万·伊万诺夫
+    name_ru: Mapped[str] = mapped_column(String(200), default="")
+    name_en: Mapped[str] = mapped_column(String(200), default="")
+    name_zh: Mapped[str] = mapped_column(String(200), default="")
+    #: Ректор / Проректор по международной деятельности / Директор института ...
+    position_ru: Mapped[str] = mapped_column(String(300), default="")
+    position_en: Mapped[str] = mapped_column(String(300), default="")
+    position_zh: Mapped[str] = mapped_column(String(300), default="")
+    #: the words of the order under which a vice-rector signs for the rector, e.g.
+    #: «по доверенности № 12 от 1 сентября 2026 г.»; empty when the rector signs
+    authority_ru: Mapped[str] = mapped_column(String(300), default="")
+    authority_en: Mapped[str] = mapped_column(String(300), default="")
+    authority_zh: Mapped[str] = mapped_column(String(300), default="")
+    #: the signature's image (PNG, re-encoded), placed on the line
+    signature_png: Mapped[bytes | None] = mapped_column(LargeBinary, deferred=True)
+    #: hex SHA-256 of signature_png, empty without one
+    signature_sha256: Mapped[str] = mapped_column(String(64), default="")
+
+    institute: Mapped[Institute | None] = relationship()
+
+    __table_args__ = (
+        CheckConstraint("(role = 'director') = (institute_id IS NOT NULL)",
+                        name="director_has_institute"),
+    )
+
+    @staticmethod
+    def slot_for(role: SignatoryRole, institute_id: int | None = None) -> str:
+        """The slot of a role (and institute, for a director)."""
+        return f"director:{institute_id}" if role == SignatoryRole.DIRECTOR else role.value

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import base64
 import logging
 import shutil
 import subprocess
 import threading
 import unicodedata
+from collections.abc import Mapping
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, fields
-from datetime import date, datetime
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -19,6 +20,12 @@ from markupsafe import escape
 
 from course_portal.certificates.fetcher import STATIC_DIR, StaticOnlyURLFetcher
 from course_portal.certificates.qr import qr_png_data_uri
+from course_portal.certificates.snapshot import (
+    RESULT_LABELS,
+    CertificateSnapshot,
+    hours_genitive_ru,
+    study_form_words,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -33,16 +40,6 @@ SUBSET_FONT = STATIC_DIR / "fonts" / "PortalSerifSC-GB2312.otf"
 SYSTEM_FONTS = ("DejaVu Serif:style=Book", "DejaVu Serif:style=Bold", "Noto Serif CJK SC")
 #: every certificate is archival PDF with its fonts embedded
 PDF_OPTIONS = {"pdf_variant": "pdf/a-3b", "pdf_tags": True}
-
-UNIVERSITY_NAME_EN = "Peter the Great St. Petersburg Polytechnic University"
-UNIVERSITY_NAME_RU = "Санкт-Петербургский политехнический университет Петра Великого"
-UNIVERSITY_NAME_ZH = "彼得大帝圣彼得堡理工大学"
-
-#: the words printed for a snapshot's result code; an unknown code is printed as it is
-RESULT_LABELS = {
-    "passed": {"ru": "зачтено", "en": "passed", "zh": "合格"},
-    "passed_with_distinction": {"ru": "зачтено с отличием", "en": "passed with distinction", "zh": "优秀"},
-}
 
 #: HTML collapses these to a space, so no font needs a glyph for them
 COLLAPSED_WHITESPACE = frozenset("\t\n\r\f")
@@ -74,82 +71,6 @@ def describe_character(char: str) -> str:
     name = unicodedata.name(char, "unassigned or private use")
     shown = char if char.isprintable() else ""
     return f"U+{ord(char):04X} {shown} ({name})".replace("  ", " ")
-
-
-@dataclass(frozen=True, kw_only=True)
-class CertificateSnapshot:
-    """Everything one certificate states, frozen at issuing and stored as JSON."""
-
-    #: e.g. IE-2026-0001
-    registry_number: str
-    #: family name then given name in Chinese characters, no space: 欧阳娜娜
-    name_zh: str
-    #: as in the passport, FAMILY Given: OUYANG Nana
-    name_latin: str
-    #: optional Russian spelling of the full name
-    name_ru: str = ""
-    partner_university_en: str = ""
-    partner_university_zh: str = ""
-    partner_university_ru: str = ""
-    program_title_ru: str
-    program_title_en: str
-    program_title_zh: str
-    institute_name_ru: str
-    institute_name_en: str
-    institute_name_zh: str
-    #: academic hours credited
-    hours: int
-    starts_on: date
-    ends_on: date
-    #: a code such as "passed"; RESULT_LABELS gives its words in each language
-    result: str
-    issued_on: date
-    #: the coordinator who issued it, as printed
-    issued_by: str
-    university_name_en: str = UNIVERSITY_NAME_EN
-    university_name_ru: str = UNIVERSITY_NAME_RU
-    university_name_zh: str = UNIVERSITY_NAME_ZH
-
-    def __post_init__(self):
-        # with `from __future__ import annotations` each field's type is its annotation's text
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if f.type == "date" and (not isinstance(value, date) or isinstance(value, datetime)):
-                raise ValueError(f"{f.name} must be a date, not {type(value).__name__}")
-            if f.type == "str" and not isinstance(value, str):
-                raise ValueError(f"{f.name} must be a string, not {type(value).__name__}")
-        if isinstance(self.hours, bool) or not isinstance(self.hours, int) or self.hours <= 0:
-            raise ValueError("hours must be a positive whole number")
-        if self.ends_on < self.starts_on:
-            raise ValueError("ends_on is before starts_on")
-        for name in ("registry_number", "name_zh", "name_latin", "result", "issued_by"):
-            if not getattr(self, name).strip():
-                raise ValueError(f"{name} is empty")
-
-    def to_dict(self) -> dict:
-        """Plain JSON types: dates as ISO strings."""
-        data = asdict(self)
-        for key, value in data.items():
-            if isinstance(value, date):
-                data[key] = value.isoformat()
-        return data
-
-    @classmethod
-    def from_dict(cls, data: dict) -> CertificateSnapshot:
-        """The snapshot that to_dict() wrote; unknown keys are an error, not silently dropped."""
-        known = {f.name: f for f in fields(cls)}
-        unknown = sorted(set(data) - set(known))
-        if unknown:
-            raise ValueError(f"unknown certificate fields: {', '.join(unknown)}")
-        values = dict(data)
-        for key, value in data.items():
-            if known[key].type == "date" and isinstance(value, str):
-                values[key] = date.fromisoformat(value)
-        return cls(**values)
-
-    def texts(self) -> list[str]:
-        """Every string the certificate prints from this snapshot."""
-        return [getattr(self, f.name) for f in fields(self) if f.type == "str"]
 
 
 # --- fonts and the glyph check ----------------------------------------------------------------
@@ -250,18 +171,35 @@ def _dates(snapshot: CertificateSnapshot) -> dict:
     }
 
 
-def render_html(snapshot: CertificateSnapshot, verify_url: str, *, compact: bool = False) -> str:
-    """The certificate as autoescaped HTML; certificate.css is applied beside it, not linked."""
+def _image_uri(images: Mapping[str, bytes], sha256: str) -> str:
+    """A data URI of the PNG the snapshot names by SHA-256; "" when it names none."""
+    if not sha256:
+        return ""
+    png = images.get(sha256)
+    if png is None:
+        raise CertificateRenderError(f"The image {sha256[:12]}… named by the certificate is missing.")
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def render_html(snapshot: CertificateSnapshot, verify_url: str, *, compact: bool = False,
+                images: Mapping[str, bytes] | None = None) -> str:
+    """The certificate as autoescaped HTML; certificate.css is applied beside it, not linked.
+
+    images holds the signatures' and the seal's PNGs by their SHA-256, as the snapshot names them.
+    """
+    images = images or {}
     result = RESULT_LABELS.get(snapshot.result) or dict.fromkeys(("ru", "en", "zh"), snapshot.result)
+    # the same order as the rest of the page: Russian, English, Chinese
     partner = [
         (lang, name)
         for lang, name in (
+            ("ru", snapshot.partner_university_ru),
             ("en", snapshot.partner_university_en),
             ("zh-Hans", snapshot.partner_university_zh),
-            ("ru", snapshot.partner_university_ru),
         )
         if name
     ]
+    lines = [(line, _image_uri(images, line.signature_sha256)) for line in snapshot.signatories]
     return _jinja.get_template(TEMPLATE_NAME).render(
         s=snapshot,
         verify_url=verify_url,
@@ -270,6 +208,10 @@ def render_html(snapshot: CertificateSnapshot, verify_url: str, *, compact: bool
         result=result,
         partner=partner,
         compact=compact,
+        form=study_form_words(snapshot.study_form, snapshot.delivery),
+        hours_ru=hours_genitive_ru(snapshot.hours),
+        signatures=lines,
+        seal_src=_image_uri(images, snapshot.seal_sha256),
     )
 
 
@@ -391,13 +333,17 @@ def _write_pdf(html_variants, *, one_page: bool, what: str) -> bytes:
     return pdf
 
 
-def render_certificate(snapshot: CertificateSnapshot, verify_url: str) -> bytes:
+def render_certificate(snapshot: CertificateSnapshot, verify_url: str,
+                       images: Mapping[str, bytes] | None = None) -> bytes:
     """The certificate as one A4 landscape PDF/A-3b page with embedded, subset fonts."""
     # Raises UnrenderableText (a character no font covers), CertificateLayoutError (too long
     # for one page) or CertificateRenderError (a refused resource); all are CertificateError.
+    if snapshot.layout_version < 2:
+        raise ValueError("layout 1 certificates are frozen PDFs; they are never rendered again")
     check_renderable(snapshot, verify_url)
     # the compact layout is tried only when the normal one runs onto a second page
-    variants = (render_html(snapshot, verify_url, compact=c) for c in (False, True))
+    variants = (render_html(snapshot, verify_url, compact=c, images=images)
+                for c in (False, True))
     return _write_pdf(variants, one_page=True, what=snapshot.registry_number)
 
 

@@ -20,19 +20,21 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import selectinload
 
 from course_portal.accounts.models import Role, User
+from course_portal.catalog.models import StudyForm
 from course_portal.catalog.services import portal_today
-from course_portal.certificates import registry
+from course_portal.certificates import issuer, registry, requirements
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.certificates.pdf import (
     CertificateError,
-    CertificateSnapshot,
     UnrenderableText,
     check_renderable,
     describe_character,
     render_certificate,
 )
+from course_portal.certificates.snapshot import CURRENT_LAYOUT, CertificateSnapshot, SignatoryLine
 from course_portal.core import audit
 from course_portal.core.names import greeting_name
 from course_portal.core.outbox import queue_email
@@ -134,29 +136,32 @@ def eligibility(application: Application):
     return progress_eligibility(application)
 
 
-def refusal_reasons(application: Application, verdict=None) -> list:
-    """Why the application's teacher cannot be certified now; empty when they can."""
+def refusal_reasons(application: Application, verdict=None, *, teacher_only=False) -> list:
+    """Why the application's teacher cannot be certified now; empty when they can.
+
+    teacher_only leaves out what holds for the whole intake (the training is not over, a
+    signatory is missing), which the intake's page says once: intake_refusals().
+    """
     if application.status not in CERTIFIABLE:
         return [_l("Only enrolled teachers who completed the program receive certificates.")]
     verdict = verdict if verdict is not None else eligibility(application)
     if not verdict.eligible:
         return list(verdict.reasons) or [_l("The completion rules are not met.")]
-    return []
+    reasons = requirements.profile_gap_message(application.teacher.profile)
+    if not teacher_only:
+        reasons = intake_refusals(application.intake) + reasons
+    return reasons
 
 
-def _actor_name(actor: User | None) -> str:
-    if actor is None:
-        return "SPbPU"
-    profile = actor.profile
-    if profile is not None and profile.name_latin.strip():
-        return profile.name_latin
-    return actor.display_name or actor.email
+def intake_refusals(intake) -> list:
+    """Why none of the intake's certificates can be issued today: too early, a signatory missing."""
+    return requirements.too_early(intake, portal_today()) + issuer.gaps(intake.program)
 
 
-def build_snapshot(application: Application, actor: User | None, number: str,
-                   verdict=None) -> CertificateSnapshot:
-    """Everything the certificate will state, from the application as it is now."""
-    verdict = verdict if verdict is not None else eligibility(application)
+def build_snapshot(application: Application, number: str,
+                   verdict=None) -> tuple[CertificateSnapshot, dict[str, bytes]]:
+    """Everything the certificate will state, from the application and the signatories as they
+    are now, and the images (signatures, seal) it prints, by SHA-256."""
     profile = application.teacher.profile
     if profile is None:
         raise CertificateRefused(_l("The teacher has no profile: no name to print."))
@@ -164,7 +169,12 @@ def build_snapshot(application: Application, actor: User | None, number: str,
     program = intake.program
     institute = program.institute
     partner = profile.partner_university
-    hours = verdict.hours_credited or verdict.hours_total
+    organisation = issuer.organisation()
+    lines, images = issuer.signatory_snapshot(program)
+    seal_sha256, seal_png = issuer.seal_image()
+    if seal_png is not None:
+        images[seal_sha256] = seal_png
+    verdict = verdict if verdict is not None else eligibility(application)
     try:
         return CertificateSnapshot(
             registry_number=number,
@@ -180,13 +190,26 @@ def build_snapshot(application: Application, actor: User | None, number: str,
             institute_name_ru=institute.name_ru or institute.name_en,
             institute_name_en=institute.name_en,
             institute_name_zh=institute.name_zh or institute.name_en,
-            hours=hours,
+            # the programme's volume, one number for all its certificates; the hours a teacher
+            # was credited decide eligibility only
+            hours=program.total_hours,
             starts_on=intake.starts_on,
             ends_on=intake.ends_on,
             result=verdict.result,
             issued_on=portal_today(),
-            issued_by=_actor_name(actor),
-        )
+            university_name_ru=organisation.full_name_ru,
+            university_name_en=organisation.full_name_en,
+            university_name_zh=organisation.full_name_zh,
+            city_ru=organisation.city_ru,
+            city_en=organisation.city_en,
+            city_zh=organisation.city_zh,
+            layout_version=CURRENT_LAYOUT,
+            # str(): a StrEnum or, on a row not yet reloaded, the plain value
+            study_form=str(intake.study_form or StudyForm.FULL_TIME),
+            delivery=str(intake.delivery or program.mode),
+            signatories=tuple(SignatoryLine(**line) for line in lines),
+            seal_sha256=seal_sha256,
+        ), images
     except ValueError as exc:
         raise CertificateRefused(
             _l("The certificate cannot be made: %(problem)s", problem=str(exc))
@@ -237,11 +260,12 @@ def _move(certificate: Certificate, to: CertificateStatus, **values) -> None:
     db.session.expire(certificate)
 
 
-def _render(snapshot: CertificateSnapshot, code: str) -> tuple[bytes, bool]:
+def _render(snapshot: CertificateSnapshot, code: str, images: dict[str, bytes]
+            ) -> tuple[bytes, bool]:
     """The PDF for the snapshot, signed when a key is configured: (bytes, signed)."""
     from course_portal.certificates.signing import sign_pdf, signing_paths
 
-    pdf = render_certificate(snapshot, verify_url(code))
+    pdf = render_certificate(snapshot, verify_url(code), images)
     paths = signing_paths(current_app.config)
     if paths is None:
         return pdf, False
@@ -270,8 +294,8 @@ def issue_certificate(application: Application, actor: User | None, *,
     year = portal_today().year
     code = new_verification_code()
     # every check that needs no number first: a refusal here has taken nothing
-    draft = build_snapshot(application, actor,
-                           registry.registry_number(program.code, year, 9999), verdict)
+    draft, images = build_snapshot(application, registry.registry_number(program.code, year, 9999),
+                                   verdict)
     try:
         check_renderable(draft, verify_url(code))
     except UnrenderableText as exc:
@@ -288,7 +312,7 @@ def issue_certificate(application: Application, actor: User | None, *,
     number = registry.registry_number(program.code, year, sequence)
     snapshot = dataclasses.replace(draft, registry_number=number)
     try:
-        pdf, signed = _render(snapshot, code)
+        pdf, signed = _render(snapshot, code, images)
     except UnrenderableText as exc:
         raise CertificateRefused(_unrenderable_message(exc)) from exc
     if replaces is not None:
@@ -296,7 +320,11 @@ def issue_certificate(application: Application, actor: User | None, *,
     certificate = Certificate(
         registry_number=number, program_id=program.id, year=year, sequence=sequence,
         verification_code=code, application_id=application.id, status=C.ISSUED,
-        snapshot=snapshot.to_dict(), pdf=pdf, pdf_sha256=hashlib.sha256(pdf).hexdigest(),
+        snapshot=snapshot.to_dict(), pdf=pdf,
+        register_data=requirements.register_data(
+            application.teacher.profile,
+            str(application.funding_source or "")),
+        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
         pdf_size=len(pdf), is_signed=signed, issued_at=utcnow(),
         issued_by_id=actor.id if actor is not None else None,
         replaces_id=replaces.id if replaces is not None else None,
@@ -379,17 +407,21 @@ def notify(certificate: Certificate, event: str) -> None:
 
 
 def issuable(intake) -> list[Application]:
-    """The intake's applications whose teachers are eligible and hold no valid certificate."""
+    """The intake's applications that can be certified now and hold no valid certificate."""
     from course_portal.progress.services import eligibilities
 
+    if intake_refusals(intake):
+        return []
     holders = select(Certificate.application_id).where(Certificate.status == C.ISSUED)
     candidates = list(db.session.scalars(
         select(Application).where(Application.intake_id == intake.id,
                                   Application.status.in_(list(CERTIFIABLE)),
                                   Application.id.not_in(holders)).order_by(Application.id)
+        .options(selectinload(Application.teacher).selectinload(User.profile))
     ))
     verdicts = eligibilities(intake, candidates)
-    return [a for a in candidates if verdicts[a.id].eligible]
+    return [a for a in candidates if verdicts[a.id].eligible
+            and not requirements.profile_gaps(a.teacher.profile)]
 
 
 def certificate_error_text(error: Exception) -> str:
@@ -401,3 +433,39 @@ def certificate_error_text(error: Exception) -> str:
     if isinstance(error, CertificateError):
         return str(error)
     return str(error)
+
+
+def ask_for_profile_data(intake, actor: User | None) -> int:
+    """Email each certifiable teacher of the intake whose profile lacks what a certificate
+    needs, in their language, listing what to add; returns how many were asked."""
+    from course_portal.progress.services import eligibilities
+
+    holders = select(Certificate.application_id).where(Certificate.status == C.ISSUED)
+    candidates = list(db.session.scalars(
+        select(Application).where(Application.intake_id == intake.id,
+                                  Application.status.in_(list(CERTIFIABLE)),
+                                  Application.id.not_in(holders)).order_by(Application.id)
+        .options(selectinload(Application.teacher).selectinload(User.profile))
+    ))
+    verdicts = eligibilities(intake, candidates)
+    config = current_app.config
+    asked = 0
+    for application in candidates:
+        missing = requirements.profile_gaps(application.teacher.profile)
+        if not missing or not verdicts[application.id].eligible:
+            continue
+        teacher = application.teacher
+        locale = teacher.locale if teacher.locale in config["LANGUAGES"] else config[
+            "BABEL_DEFAULT_LOCALE"]
+        queue_email(
+            teacher.email, "certificate_profile_needed", locale=locale,
+            kind="certificate.profile_needed",
+            teacher_name=greeting_name(teacher, locale),
+            program_title=intake.program.t("title", locale),
+            missing=[label for _, label in missing],
+            link=config["BASE_URL"].rstrip("/") + "/profile/edit",
+        )
+        asked += 1
+    audit.record("certificates.profile_data_requested", actor=actor, intake=intake.title,
+                 intake_id=intake.id, teachers=asked)
+    return asked

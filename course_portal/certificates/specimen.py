@@ -5,7 +5,25 @@ from __future__ import annotations
 import dataclasses
 from datetime import date
 
-from course_portal.certificates.pdf import CertificateSnapshot
+from course_portal.certificates.issuer import DEFAULT_ORGANISATION
+from course_portal.certificates.snapshot import CURRENT_LAYOUT, CertificateSnapshot, SignatoryLine
+
+#: the signatories of the specimen, as an admin would enter them
+SPECIMEN_SIGNATORIES = (
+    SignatoryLine(
+        role="rector", name_ru="И. И. Иванов", name_en="Ivan Ivanov", name_zh="伊万诺夫",
+        position_ru="Ректор", position_en="Rector", position_zh="校长",
+    ),
+    SignatoryLine(
+        role="director", name_ru="П. П. Петров", name_en="Pyotr Petrov", name_zh="彼得罗夫",
+        position_ru="Директор института", position_en="Director of the Institute",
+        position_zh="学院院长",
+    ),
+    SignatoryLine(
+        role="secretary", name_ru="Е. А. Смирнова", name_en="Elena Smirnova", name_zh="斯米尔诺娃",
+        position_ru="Секретарь", position_en="Secretary", position_zh="秘书",
+    ),
+)
 
 
 def specimen_snapshot(**changes) -> CertificateSnapshot:
@@ -29,6 +47,15 @@ def specimen_snapshot(**changes) -> CertificateSnapshot:
         ends_on=date(2026, 6, 30),
         result="passed",
         issued_on=date(2026, 7, 3),
-        issued_by="Иванова А. А.",
+        university_name_ru=DEFAULT_ORGANISATION["full_name_ru"],
+        university_name_en=DEFAULT_ORGANISATION["full_name_en"],
+        university_name_zh=DEFAULT_ORGANISATION["full_name_zh"],
+        city_ru=DEFAULT_ORGANISATION["city_ru"],
+        city_en=DEFAULT_ORGANISATION["city_en"],
+        city_zh=DEFAULT_ORGANISATION["city_zh"],
+        layout_version=CURRENT_LAYOUT,
+        study_form="full_time",
+        delivery="online",
+        signatories=SPECIMEN_SIGNATORIES,
     )
     return dataclasses.replace(snapshot, **changes)

@@ -51,7 +51,18 @@ ACTION_GROUPS: tuple[tuple[Any, dict[str, Any]], ...] = (
         "certificate.revoked": _l("Certificate revoked"),
         "certificate.reissued": _l("Certificate re-issued"),
         "certificates.batch_started": _l("Issuing for a whole intake started"),
+        "certificates.profile_data_requested": _l("Teachers asked to complete their profile"),
+        "certificates.reissue_started": _l("Re-issuing certificates that printed credited hours"),
+        "certificates.reissue_finished": _l("Re-issuing certificates that printed credited hours "
+                                            "finished"),
         "registry.exported": _l("Certificate registry exported"),
+        "frdo.exported": _l("Federal register (FRDO) export made"),
+    }),
+    (_l("Issuer and signatories"), {
+        "issuer.organisation_changed": _l("Organisation's names changed"),
+        "issuer.signatory_changed": _l("Signatory changed"),
+        "issuer.signature_image_changed": _l("Signature image changed"),
+        "issuer.seal_image_changed": _l("Seal image changed"),
     }),
     (_l("Programs and intakes"), {
         "program.created": _l("Program created"),

@@ -85,7 +85,7 @@ class PersonName:
 
 
 class Script:
-    """Require letters of one script in a name: 'han' for 汉字, 'latin' for pinyin."""
+    """Require letters of one script in a name: 'han' for 汉字, 'latin' for pinyin, 'cyrillic'."""
 
     def __init__(self, script: str):
         self.script = script
@@ -103,6 +103,11 @@ class Script:
             ):
                 raise ValidationError(
                     _l("Write this in Chinese characters (汉字); %(char)s is not one.", char=ch)
+                )
+            if self.script == "cyrillic" and not name.startswith("CYRILLIC"):
+                raise ValidationError(
+                    _l("Write this in Cyrillic letters, e.g. Оуян Нана; %(char)s is not one.",
+                       char=ch)
                 )
             if self.script == "latin" and not name.startswith("LATIN"):
                 raise ValidationError(

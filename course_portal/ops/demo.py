@@ -24,6 +24,7 @@ from course_portal.catalog.services import portal_today
 from course_portal.db import utcnow
 from course_portal.extensions import db
 from course_portal.ops.demo_applications import load_demo_applications
+from course_portal.ops.demo_issuer import load_signatories, register_fields
 from course_portal.ops.demo_progress import load_finished_intake, load_open_schedule
 
 #: every demo account's password; printed by `flask demo-data`, so never for a real site
@@ -431,7 +432,7 @@ def _load_users(partners: dict[str, PartnerUniversity], summary: DemoSummary) ->
             continue
         user = _new_user(spec["email"], Role.TEACHER, spec["locale"])
         user.profile = TeacherProfile(partner_university=partners[spec["partner"]],
-                                      **spec["profile"])
+                                      **spec["profile"], **register_fields(spec["email"]))
         db.session.add(user)
         summary.created["users"] += 1
     for spec in LIAISONS:
@@ -469,6 +470,7 @@ def load_demo_data() -> DemoSummary:
     _load_users(partners, summary)
     db.session.flush()
     load_demo_applications(summary)
+    load_signatories(summary)
     load_finished_intake(summary)
     load_open_schedule(summary)
     return summary

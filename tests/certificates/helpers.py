@@ -20,6 +20,7 @@ def make_finished_intake(code: str = "IE", **fields):
         code=code, hours=(8, 16, 24, 24), title_en="Investment Ecosystem",
         title_zh="投资生态系统", title_ru="Инвестиционная экосистема",
     )
+    factories.make_signatories(program)
     today = date.today()
     return factories.make_intake(
         program, title=fields.pop("title", "Spring 2026"), capacity=fields.pop("capacity", 60),

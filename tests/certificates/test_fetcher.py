@@ -59,7 +59,7 @@ def fetched(monkeypatch):
 
 @pytest.mark.parametrize(
     "field",
-    ["name_latin", "name_ru", "partner_university_en", "program_title_en", "issued_by"],
+    ["name_latin", "name_ru", "partner_university_en", "program_title_en", "city_ru"],
 )
 @pytest.mark.parametrize(
     "payload",

@@ -60,7 +60,10 @@ def test_an_eligible_teacher_gets_a_numbered_frozen_certificate(intake, coordina
                                                               "投资生态系统")
     assert s["hours"] == 72 and s["result"] == "passed"
     assert s["partner_university_zh"] == "天水师范学院"
-    assert s["issued_by"] == "Иванова А. А."
+    # the coordinator who pressed the button is in the history, not printed as a signer
+    assert s["issued_by"] == "" and "Иванова" not in pdf_text(certificate.pdf)
+    assert [line["name_ru"] for line in s["signatories"]] == [
+        "Иванов И. И.", "Петров П. П.", "Смирнова Е. А."]
     assert s["starts_on"] == intake.starts_on.isoformat()
     assert certificate.pdf_sha256 == hashlib.sha256(certificate.pdf).hexdigest()
     text = pdf_text(certificate.pdf)
@@ -140,7 +143,7 @@ def test_a_render_failure_issues_nothing_and_uses_no_number(intake, coordinator,
     first, second = make_completed(intake), make_completed(intake)
     db.session.commit()
 
-    def broken(snapshot, url):
+    def broken(snapshot, url, images=None):
         raise CertificateRenderError("Rendering stopped: injected")
 
     monkeypatch.setattr(services, "render_certificate", broken)

@@ -84,11 +84,11 @@ def test_a_batch_records_progress_and_problems(app, monkeypatch):
     seen = []
     render = services.render_certificate
 
-    def render_and_watch(snapshot, url):
+    def render_and_watch(snapshot, url, images=None):
         seen.append(db.session.scalar(db.select(IssueBatch.processed)))
         if snapshot.name_latin.endswith("Bob"):
             raise services.CertificateError("Rendering stopped: injected")
-        return render(snapshot, url)
+        return render(snapshot, url, images)
 
     monkeypatch.setattr(services, "render_certificate", render_and_watch)
     jobs.run_batch(batch.id)

@@ -82,8 +82,8 @@ def test_failed_transactions_leave_no_gap(race_app, monkeypatch):
     failing = {"Teacher01", "Teacher04", "Teacher07", "Teacher10"}
     render = services.render_certificate
 
-    def sometimes_broken(snapshot, url):
-        pdf = render(snapshot, url)  # the number was taken and the PDF made: fail late
+    def sometimes_broken(snapshot, url, images=None):
+        pdf = render(snapshot, url, images)  # the number was taken and the PDF made: fail late
         if snapshot.name_latin.split()[-1] in failing:
             raise CertificateRenderError("Rendering stopped: injected failure")
         return pdf

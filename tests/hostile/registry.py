@@ -218,6 +218,9 @@ EXCLUDED = {
     "catalog.manage_intake_open": "a switch, no text",
     "certificates.issue": "a button, no fields",
     "certificates.issue_all": "a button, no fields",
+    "certificates.ask_profiles": "a button, no fields",
+    # checkboxes of certificate ids: anything but the listed ids is ignored (its own tests)
+    "certificates.credited_hours": "checkboxes of listed ids, no text",
     "enrollment.withdraw": "a confirmation button, no fields",
     "progress.close_intake": "a confirmation button, no fields",
     "certificates.resume_batch": "a button, no fields",

@@ -34,7 +34,7 @@ def registration_baseline(env: Env) -> dict:
 PROFILE_FIELDS = {
     "family_name_zh": LINE, "given_name_zh": LINE, "family_name_latin": LINE,
     "given_name_latin": LINE, "name_ru": LINE, "department": LINE, "position": LINE,
-    "phone": LINE, "wechat_id": LINE,
+    "phone": LINE, "wechat_id": LINE, "snils": LINE,
 }
 
 

@@ -93,11 +93,11 @@ def queue_get_setup(role):
 _PDF: list[bytes] = []
 
 
-def render_once(snapshot, code: str) -> tuple[bytes, bool]:
+def render_once(snapshot, code: str, images=None) -> tuple[bytes, bool]:
     from course_portal.certificates.pdf import render_certificate
 
     if not _PDF:
-        _PDF.append(render_certificate(snapshot, "http://portal.test/verify/" + code))
+        _PDF.append(render_certificate(snapshot, "http://portal.test/verify/" + code, images))
     return _PDF[0], False
 
 

@@ -63,7 +63,7 @@ def data(hostile_app) -> Data:
     # a certificate needs a name a font prints: one teacher with printable formulas
     completed = make_completed(finished, partner=partner, family_name_latin=FORMULAS[0],
                                given_name_latin=FORMULAS[2], family_name_zh="王",
-                               given_name_zh="小明")
+                               given_name_zh="小明", name_ru=FORMULAS[0])
     certificate = certificates.issue_certificate(completed, coordinator)
     certificates.revoke(certificate, coordinator, FORMULAS[0])
     enrolled = factories.make_application(
@@ -90,6 +90,8 @@ def _exports(data: Data) -> dict[str, list[str]]:
                                           f"/dashboard/reports/partners/{data.partner.id}.xlsx"],
         "certificates.registry_csv": ["/certificates/manage/registry.csv"],
         "certificates.registry_xlsx": ["/certificates/manage/registry.xlsx"],
+        "certificates.frdo_xlsx": ["/certificates/manage/registry/frdo.xlsx"
+                                   "?start=2000-01-01&end=2100-12-31"],
         "dashboard.audit_csv": ["/dashboard/audit.csv"],
         "progress.roster_template": [f"/progress/manage/intakes/{data.finished.id}/roster.csv"],
         "partners.export": ["/partner/teachers.csv", "/partner/teachers.xlsx"],
@@ -100,7 +102,8 @@ def _exports(data: Data) -> dict[str, list[str]]:
 EXPORT_ENDPOINTS = (
     "enrollment.review_export_csv", "enrollment.review_export_xlsx",
     "dashboard.status_report_file", "dashboard.partner_report_file",
-    "certificates.registry_csv", "certificates.registry_xlsx", "dashboard.audit_csv",
+    "certificates.registry_csv", "certificates.registry_xlsx", "certificates.frdo_xlsx",
+    "dashboard.audit_csv",
     "progress.roster_template", "partners.export",
 )
 #: exports for a partner university's liaison; the others are the coordinators'
