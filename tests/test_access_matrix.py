@@ -18,6 +18,7 @@ The "teacher" owns the objects in the URLs; "other teacher" is a teacher of the 
 from __future__ import annotations
 
 import hashlib
+import io
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ from werkzeug.routing import AnyConverter
 
 from course_portal import create_app
 from course_portal.accounts.models import Role, User
-from course_portal.certificates.models import BatchStatus, IssueBatch
+from course_portal.certificates.models import BatchStatus, IssueBatch, Signatory
 from course_portal.enrollment import documents
 from course_portal.enrollment.models import Document
 from course_portal.extensions import db as _db
@@ -121,12 +122,20 @@ EXPECTED: dict[str, dict] = {
     "catalog.manage_program_new": STAFF_ONLY,
     "catalog.manage_programs": STAFF_ONLY,
     "catalog.program": EVERYONE,
+    "certificates.ask_profiles": STAFF_ONLY,
     "certificates.batch": STAFF_ONLY,
+    "certificates.credited_hours": STAFF_ONLY,
     "certificates.download": OWNER_OR_STAFF,
+    "certificates.frdo_xlsx": STAFF_ONLY,
     "certificates.intake_pdf": STAFF_ONLY,
     "certificates.intake_zip": STAFF_ONLY,
     "certificates.issue": STAFF_ONLY,
     "certificates.issue_all": STAFF_ONLY,
+    # who issues and who signs: admins only, not coordinators
+    "certificates.issuer": let_in(ADMIN),
+    "certificates.issuer_director": let_in(ADMIN),
+    "certificates.issuer_image": let_in(ADMIN),
+    "certificates.issuer_signatory": let_in(ADMIN),
     "certificates.manage_certificate": STAFF_ONLY,
     "certificates.manage_index": STAFF_ONLY,
     "certificates.manage_intake": STAFF_ONLY,
@@ -138,6 +147,7 @@ EXPECTED: dict[str, dict] = {
     "certificates.reissue": STAFF_ONLY,
     "certificates.resume_batch": STAFF_ONLY,
     "certificates.revoke": STAFF_ONLY,
+    "certificates.russian_name": STAFF_ONLY,
     "certificates.verify": EVERYONE,
     "certificates.verify_code": EVERYONE,
     "certificates.verify_json": EVERYONE,
@@ -231,6 +241,14 @@ def _seed() -> World:
     path = documents._path_of(document.application_id, document.stored_name)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(b"%PDF-1.4\n%%EOF\n")
+    # a signature image, so that certificates.issuer_image has one to serve
+    from PIL import Image
+
+    picture = io.BytesIO()
+    Image.new("RGBA", (60, 24), (20, 40, 160, 255)).save(picture, "PNG")
+    signer = _db.session.scalar(select(Signatory).where(Signatory.slot == "rector"))
+    signer.signature_png = picture.getvalue()
+    signer.signature_sha256 = hashlib.sha256(signer.signature_png).hexdigest()
     _db.session.commit()
     return World(
         users={
@@ -249,6 +267,7 @@ def _seed() -> World:
             "code": world.certificate.verification_code,
             "document_id": document.id,
             "filename": "css/portal.css",
+            "institute_id": world.intake.program.institute_id,
             "intake_id": world.intake.id,
             "partner_id": world.datong.id,
             "program_id": world.intake.program_id,
@@ -256,7 +275,9 @@ def _seed() -> World:
             "token": "not-a-token-that-was-ever-issued-0000",
             "user_id": spare.id,
         },
-        by_endpoint={"catalog.program": {"code": world.intake.program.code}},
+        by_endpoint={"catalog.program": {"code": world.intake.program.code},
+                     "certificates.issuer_image": {"kind": "signature", "image_id": signer.id},
+                     "certificates.issuer_signatory": {"role": "rector"}},
     )
 
 

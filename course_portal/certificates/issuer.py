@@ -193,12 +193,12 @@ def gaps(program: Program) -> list:
             if role == R.DIRECTOR:
                 problems.append(_l(
                     "No director of %(institute)s is set to sign its certificates: an admin "
-                    "adds one under Certificates → Signatories.",
+                    "adds one under Certificates → Signatories and seal.",
                     institute=program.institute.t("name")))
             else:
                 problems.append(_l(
-                    "No %(line)s is set to sign certificates: an admin adds one under "
-                    "Certificates → Signatories.", line=ROLE_LABELS[role]))
+                    "Nobody is set to sign certificates as %(line)s: an admin adds one under "
+                    "Certificates → Signatories and seal.", line=ROLE_LABELS[role].lower()))
     return problems
 
 

@@ -24,6 +24,7 @@ from course_portal.accounts.models import Role, User
 from course_portal.certificates import services
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.certificates.pdf import RESULT_LABELS
+from course_portal.certificates.snapshot import study_form_words
 from course_portal.core.i18n import current_language
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import public
@@ -58,7 +59,8 @@ def _not_indexed(response):
 
 @bp.context_processor
 def _certificate_helpers():
-    return {"certificate_status": services.status_label, "result_label": result_label}
+    return {"certificate_status": services.status_label, "result_label": result_label,
+            "study_form_label": study_form_label}
 
 
 def result_label(code: str) -> str:
@@ -67,6 +69,12 @@ def result_label(code: str) -> str:
     if not labels:
         return code
     return labels.get(current_language(), labels["en"])
+
+
+def study_form_label(snapshot: dict) -> str:
+    """The form of study a certificate printed, in the reader's language (Russian otherwise)."""
+    words = study_form_words(snapshot.get("study_form", ""), snapshot.get("delivery", ""))
+    return words.get(current_language()) or words["ru"]
 
 
 # --- loaders --------------------------------------------------------------------------------
@@ -166,6 +174,10 @@ def public_record(certificate: Certificate) -> dict:
         "pdf_sha256": certificate.pdf_sha256,
         "is_signed": certificate.is_signed,
         "certificate": dict(certificate.snapshot),
+        # what the PDF's hours are: certificates of layout 1 printed the teacher's credited hours
+        "hours_printed": ("programme_volume"
+                          if int(certificate.snapshot.get("layout_version", 1)) >= 2
+                          else "credited_hours"),
         "verify_url": services.verify_url(certificate.verification_code),
     }
 
@@ -230,4 +242,4 @@ def download(certificate_id: int):
     return send_pdf(get_certificate_or_404(certificate_id, current_user))
 
 
-from course_portal.certificates import manage_views  # noqa: E402,F401 (routes on bp)
+from course_portal.certificates import issuer_views, manage_views  # noqa: E402,F401 (routes on bp)

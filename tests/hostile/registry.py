@@ -156,6 +156,33 @@ FORMS: list[FormSpec] = [
         stored=work.reissue_stored, shown=work.verify_shown, patches=work.ONE_PDF,
     ),
     FormSpec(
+        "certificates.issuer", "admin",
+        lambda role: Env(url="/certificates/issuer", user=make_role(role)),
+        lambda env: dict(work.ORGANISATION), dict.fromkeys(work.ORGANISATION, LINE),
+        stored=work.organisation_stored, shown=lambda env: "/certificates/issuer",
+    ),
+    FormSpec(
+        "certificates.issuer_signatory", "admin",
+        lambda role: work.signatory_setup(role, "/certificates/issuer/signatories/rector"),
+        lambda env: dict(work.SIGNATORY), dict.fromkeys(work.SIGNATORY, LINE),
+        stored=work.signatory_stored, shown=lambda env: "/certificates/issuer",
+    ),
+    FormSpec(
+        "certificates.issuer_director", "admin",
+        lambda role: work.signatory_setup(
+            role, "/certificates/issuer/signatories/director/{id}", with_institute=True),
+        lambda env: dict(work.SIGNATORY), dict.fromkeys(work.SIGNATORY, LINE),
+        stored=work.signatory_stored, shown=lambda env: "/certificates/issuer",
+    ),
+    FormSpec(
+        "certificates.russian_name", "coordinator",
+        lambda role: work.russian_name_setup(
+            role, "/certificates/manage/applications/{id}/name-ru"),
+        lambda env: {"name_ru": "Оуян Нана"}, {"name_ru": LINE},
+        stored=work.russian_name_stored,
+        shown=lambda env: f"/certificates/manage/intakes/{env.rows['application'].intake_id}",
+    ),
+    FormSpec(
         "dashboard.bulk_email", "coordinator", work.bulk_email_setup, work.bulk_email_baseline,
         {"subject": LINE, "body": MULTI}, stored=work.bulk_email_stored,
     ),

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from course_portal.extensions import db
 from tests import factories
 from tests.hostile.conftest import make_role
-from tests.hostile.spec import Env, commit, new_code
+from tests.hostile.spec import Env, commit, new_code, unique
 
 # --- enrollment -------------------------------------------------------------------------------
 
@@ -259,3 +259,71 @@ def schedule_baseline(env: Env) -> dict:
     return {"modules-0-module_id": str(env.rows["module"]),
             "modules-0-starts_on": intake.starts_on.isoformat(),
             "modules-0-ends_on": (intake.starts_on + timedelta(days=7)).isoformat()}
+
+
+# --- who issues and who signs (admins), the Cyrillic name (coordinators) -----------------------
+
+#: a valid filling of the organisation's form
+ORGANISATION = {
+    "full_name_ru": "ФГАОУ ВО «Санкт-Петербургский политехнический университет Петра Великого»",
+    "full_name_en": "Peter the Great St. Petersburg Polytechnic University",
+    "full_name_zh": "彼得大帝圣彼得堡理工大学",
+    "city_ru": "Санкт-Петербург", "city_en": "Saint Petersburg", "city_zh": "圣彼得堡",
+}
+#: a valid filling of a signatory's form
+SIGNATORY = {
+    "name_ru": "Иванов И. И.", "name_en": "Ivan Ivanov", "name_zh": "伊万诺夫",
+    "position_ru": "Ректор", "position_en": "Rector", "position_zh": "校长",
+    "authority_ru": "", "authority_en": "", "authority_zh": "",
+}
+
+
+def organisation_stored(env: Env, name: str):
+    from course_portal.certificates.models import IssuingOrganisation
+
+    db.session.expire_all()
+    row = db.session.get(IssuingOrganisation, 1)
+    return getattr(row, name) if row is not None else None
+
+
+def signatory_setup(role, url: str, with_institute: bool = False):
+    from course_portal.catalog.models import Institute
+
+    admin = make_role(role)
+    rows = {}
+    if with_institute:
+        institute = Institute(name_en=unique("Signing institute "), name_zh="学院", name_ru="Институт")
+        db.session.add(institute)
+        db.session.commit()
+        rows["institute"] = institute
+        url = url.format(id=institute.id)
+    return Env(url=url, user=admin, rows=rows)
+
+
+def signatory_stored(env: Env, name: str):
+    from course_portal.certificates.models import Signatory, SignatoryRole
+
+    db.session.expire_all()
+    institute = env.rows.get("institute")
+    slot = (Signatory.slot_for(SignatoryRole.DIRECTOR, institute.id) if institute
+            else SignatoryRole.RECTOR.value)
+    row = db.session.scalar(select(Signatory).where(Signatory.slot == slot))
+    return getattr(row, name) if row is not None else None
+
+
+def russian_name_setup(role, url: str):
+    from tests.certificates.helpers import make_completed, make_finished_intake
+
+    coordinator = make_role(role)
+    application = commit(make_completed(make_finished_intake(code=new_code("N")),
+                                        family_name_latin="Ouyang", given_name_latin="Nana"))
+    return Env(url=url.format(id=application.id), user=coordinator,
+               rows={"application": application})
+
+
+def russian_name_stored(env: Env, name: str):
+    from course_portal.accounts.models import TeacherProfile
+
+    db.session.expire_all()
+    return db.session.scalar(select(TeacherProfile.name_ru).where(
+        TeacherProfile.user_id == env.rows["application"].teacher_id))
