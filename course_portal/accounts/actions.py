@@ -19,4 +19,5 @@ ACCOUNT_ACTIONS = {
     "user.created": _l("Account created"),
     "user.email_confirmed": _l("Email address confirmed"),
     "user.disabled": _l("Account disabled"),
+    "profile.name_ru_set": _l("Cyrillic name set by a coordinator"),
 }

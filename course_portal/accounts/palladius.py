@@ -233,3 +233,11 @@ def name_to_cyrillic(family_latin: str, given_latin: str, family_zh: str = "",
     if family is None or given is None:
         return ""
     return f"{family} {given}"
+
+
+def suggestion_for(profile) -> str:
+    """The Palladius spelling of a profile's passport name, when it has no Cyrillic one yet."""
+    if profile is None or profile.name_ru:
+        return ""
+    return name_to_cyrillic(profile.family_name_latin, profile.given_name_latin,
+                            profile.family_name_zh, profile.given_name_zh)

@@ -484,6 +484,18 @@ def update_teacher_profile(user: User, *, locale: str, **fields) -> None:
     db.session.flush()
 
 
+def set_russian_name(teacher: User, name_ru: str, *, actor: User) -> None:
+    """A coordinator sets or corrects a teacher's name in Cyrillic, as certificates print it."""
+    if teacher.profile is None:
+        raise AccountError({None: [_l("This teacher has no profile yet.")]})
+    before = teacher.profile.name_ru
+    teacher.profile.name_ru = name_ru
+    db.session.flush()
+    if before != name_ru:
+        audit.record("profile.name_ru_set", actor=actor, teacher=teacher, target=teacher.profile,
+                     before=before, after=name_ru)
+
+
 def update_staff_profile(user: User, *, display_name: str, locale: str) -> None:
     """Save a staff member's display name and language."""
     user.display_name = display_name

@@ -21,6 +21,7 @@ from flask_login import current_user, login_required, login_user, logout_user
 from course_portal.accounts import forms, palladius, pinyin, services
 from course_portal.accounts import session as sessions
 from course_portal.accounts.models import Role, User
+from course_portal.certificates.requirements import profile_gaps
 from course_portal.core.i18n import current_language
 from course_portal.core.logsafe import loggable
 from course_portal.core.permissions import public
@@ -338,7 +339,18 @@ def change_password():
 @login_required
 def profile():
     """The signed-in user's account and, for teachers, their profile."""
-    return render_template("accounts/profile.html", user=current_user)
+    profile = current_user.profile
+    gaps = [str(label) for _, label in profile_gaps(profile)] if profile is not None else []
+    return render_template("accounts/profile.html", user=current_user, certificate_gaps=gaps,
+                           suggested_ru=palladius.suggestion_for(profile), country_name=country_name)
+
+
+def country_name(code: str) -> str:
+    """A country's name in the reader's language, from its ISO code."""
+    from flask_babel import get_locale
+
+    locale = get_locale()
+    return (locale.territories.get(code) if locale is not None else None) or code
 
 
 @bp.route("/profile/edit", methods=["GET", "POST"])
@@ -349,6 +361,9 @@ def edit_profile():
     user = current_user._get_current_object()
     if user.role == Role.TEACHER:
         form = _with_universities(forms.TeacherProfileForm(obj=user.profile, locale=user.locale))
+        if request.method == "GET" and not form.name_ru.data:
+            # shown to confirm or correct; saved only when the teacher saves the form
+            form.name_ru.data = palladius.suggestion_for(user.profile)
     else:
         form = forms.StaffProfileForm(obj=user)
     if form.validate_on_submit():

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from wtforms import DateField, SubmitField, TextAreaField
+from wtforms import DateField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
+from course_portal.accounts.forms import NAME_RU_MAX, name_rules
 from course_portal.certificates.services import REASON_MAX_LENGTH
-from course_portal.core.text import SafeText, normalize_multiline
+from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 
 
 class IssueForm(FlaskForm):
@@ -57,3 +58,14 @@ class FrdoExportForm(FlaskForm):
         """The period runs forwards."""
         if self.start.data and field.data and field.data < self.start.data:
             raise ValidationError(_l("The last day must not be before the first."))
+
+
+class RussianNameForm(FlaskForm):
+    """A coordinator's correction of a teacher's name in Cyrillic."""
+
+    name_ru = StringField(
+        _l("Name in Russian (Cyrillic)"),
+        filters=[normalize_text],
+        validators=name_rules(NAME_RU_MAX, "cyrillic", required=True),
+    )
+    submit = SubmitField(_l("Save the name"))

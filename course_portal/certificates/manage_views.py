@@ -23,11 +23,19 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload, undefer
 
+from course_portal.accounts import services as accounts_services
 from course_portal.accounts.models import Role
+from course_portal.accounts.palladius import suggestion_for
 from course_portal.catalog.models import Intake
 from course_portal.catalog.services import portal_today
 from course_portal.certificates import frdo, jobs, registry, requirements, services
-from course_portal.certificates.forms import FrdoExportForm, IssueForm, ReissueForm, RevokeForm
+from course_portal.certificates.forms import (
+    FrdoExportForm,
+    IssueForm,
+    ReissueForm,
+    RevokeForm,
+    RussianNameForm,
+)
 from course_portal.certificates.models import Certificate, CertificateStatus, IssueBatch
 from course_portal.certificates.pdf import CertificateError
 from course_portal.certificates.views import bp, pdf_filename, public_record
@@ -112,6 +120,29 @@ def manage_intake(intake_id: int):
         issuable=0 if blocked else len(ready), blocked=blocked, lacking=lacking,
         batch=jobs.latest_batch(intake.id), held=len(held), form=IssueForm(),
     )
+
+
+@bp.route("/certificates/manage/applications/<int:application_id>/name-ru",
+          methods=["GET", "POST"])
+@role_required(Role.COORDINATOR)
+@form_view
+def russian_name(application_id: int):
+    """Set or correct the Cyrillic name a teacher's certificate will print."""
+    application = db.session.get(Application, application_id)
+    if application is None or application.teacher.profile is None:
+        abort(404)
+    teacher = application.teacher
+    form = RussianNameForm(obj=teacher.profile)
+    if request.method == "GET" and not form.name_ru.data:
+        form.name_ru.data = suggestion_for(teacher.profile)
+    if form.validate_on_submit():
+        accounts_services.set_russian_name(teacher, form.name_ru.data, actor=_actor())
+        db.session.commit()
+        flash(_("The name in Cyrillic is saved."), "success")
+        return redirect(url_for(".manage_intake", intake_id=application.intake_id))
+    return render_template("certificates/manage/russian_name.html", form=form,
+                           application=application, profile=teacher.profile), (
+        400 if form.errors else 200)
 
 
 @bp.route("/certificates/manage/intakes/<int:intake_id>/ask-profiles", methods=["POST"])
