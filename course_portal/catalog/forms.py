@@ -30,7 +30,7 @@ from wtforms.validators import (
 from wtforms.widgets import HiddenInput
 
 from course_portal.accounts.forms import NoHiddenCharacters, optional_id
-from course_portal.catalog.models import StudyMode
+from course_portal.catalog.models import StudyForm, StudyMode
 from course_portal.catalog.services import (
     CAPACITY_MAX,
     CODE_MAX,
@@ -203,6 +203,16 @@ class ModulesForm(FlaskForm):
     submit = SubmitField(_l("Save the modules"))
 
 
+def study_form_choices() -> list[tuple[str, str]]:
+    """The form of study as Russian law names it, labelled in the reader's language."""
+    labels = {
+        StudyForm.FULL_TIME: _l("Full-time (очная)"),
+        StudyForm.PART_TIME: _l("Part-time (очно-заочная)"),
+        StudyForm.EXTRAMURAL: _l("Extramural (заочная)"),
+    }
+    return [(form.value, labels[form]) for form in StudyForm]
+
+
 class QuotaRowForm(Form):
     """The seats reserved for one partner university; empty means no quota."""
 
@@ -224,5 +234,13 @@ class IntakeForm(FlaskForm):
         _l("Seats"), validators=[InputRequired(), NumberRange(0, CAPACITY_MAX)]
     )
     is_open = BooleanField(_l("Accepting applications"), default=True)
+    study_form = SelectField(
+        _l("Form of study"), choices=options_of(study_form_choices), coerce=StudyForm,
+        default=StudyForm.FULL_TIME.value,
+    )
+    delivery = SelectField(
+        _l("How it is taught"), choices=options_of(mode_choices), coerce=StudyMode,
+        default=StudyMode.ONLINE.value,
+    )
     quotas = FieldList(FormField(QuotaRowForm), max_entries=PARTNERS_MAX)
     submit = SubmitField(_l("Save the intake"))

@@ -208,7 +208,10 @@ def _intake_page(program: Program, intake: Intake | None):
              "seats": current[partner.id].seats if partner.id in current else None}
             for partner in partners
         ]
-        form = forms.IntakeForm(obj=intake, data={"quotas": quota_rows})
+        data = {"quotas": quota_rows}
+        if intake is None:  # a new intake is taught as its programme is, unless changed
+            data["delivery"] = program.mode
+        form = forms.IntakeForm(obj=intake, data=data)
     by_id = {partner.id: partner for partner in partners}
     for entry in form.quotas:
         partner = by_id.get(entry.form.partner_university_id.data)

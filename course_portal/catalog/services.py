@@ -141,7 +141,7 @@ PROGRAM_FIELDS = (
 #: what save_intake takes besides the program, the intake, the quotas and the actor
 INTAKE_FIELDS = (
     "title", "starts_on", "ends_on", "applications_open_on", "applications_close_on",
-    "capacity", "is_open",
+    "capacity", "is_open", "study_form", "delivery",
 )
 
 
