@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import Intake
-from course_portal.certificates import jobs, registry, services
+from course_portal.certificates import frdo, jobs, registry, services
 from course_portal.certificates.models import Certificate
 from course_portal.extensions import db
 
@@ -20,7 +20,8 @@ certificates_cli = AppGroup("certificates", help="Certificates: issue, export, P
 
 @certificates_cli.command("issue")
 @click.option("--intake", "intake_id", type=int, required=True, help="The intake's id.")
-@click.option("--as", "actor_email", default="", help="The coordinator named as issuer.")
+@click.option("--as", "actor_email", default="",
+              help="The coordinator recorded as who issued (in the history, not printed).")
 def issue_command(intake_id: int, actor_email: str) -> None:
     """Issue the certificate of every eligible teacher of an intake who has none yet."""
     intake = db.session.get(Intake, intake_id)
@@ -32,6 +33,9 @@ def issue_command(intake_id: int, actor_email: str) -> None:
         if actor is None or not actor.has_role(Role.COORDINATOR):
             raise click.ClickException(f"{actor_email} is not a coordinator")
         actor_id = actor.id
+    blocked = services.intake_refusals(intake)
+    if blocked:
+        raise click.ClickException(" ".join(str(message) for message in blocked))
     ids = [a.id for a in services.issuable(intake)]
     label = f"{intake.program.code} {intake.title}"
     with click.progressbar(length=len(ids), label=label, show_pos=True) as bar:
@@ -58,6 +62,25 @@ def export_registry_command(output: str, program_id: int | None) -> None:
     services.record_registry_export(None, path.suffix.lower().lstrip(".") or "csv", program_id)
     db.session.commit()
     click.echo(f"wrote {len(certificates)} certificates to {path}")
+
+
+@certificates_cli.command("export-frdo")
+@click.option("--from", "start", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="The first day of issue, YYYY-MM-DD.")
+@click.option("--to", "end", type=click.DateTime(["%Y-%m-%d"]), required=True,
+              help="The last day of issue, YYYY-MM-DD.")
+@click.option("-o", "--output", type=click.Path(dir_okay=False, writable=True), required=True,
+              help="The XLSX file to write.")
+def export_frdo_command(start, end, output: str) -> None:
+    """Write the certificates of a period as rows of the federal register's template (ДПО)."""
+    start, end = start.date(), end.date()
+    if end < start:
+        raise click.ClickException("--to is before --from")
+    certificates = frdo.frdo_certificates(start, end)
+    Path(output).write_bytes(frdo.frdo_xlsx(certificates))
+    frdo.record_export(None, start, end, len(certificates))
+    db.session.commit()
+    click.echo(f"wrote {len(certificates)} certificates to {output}")
 
 
 @certificates_cli.command("pdf")

@@ -142,3 +142,51 @@ def test_bulk_issuing_on_redis_waits_for_the_worker(make_app, redis_url, tmp_pat
     assert "2 certificates issued" in done.get_data(as_text=True)
     with app.app_context():
         assert [c.sequence for c in certificates()] == [1, 2]
+
+
+def test_issue_from_the_command_line_refuses_before_the_last_day_and_says_why(app):
+    from datetime import timedelta
+
+    from course_portal.catalog.services import portal_today
+
+    intake = make_finished_intake()
+    intake.ends_on = portal_today() + timedelta(days=3)
+    make_completed(intake)
+    db.session.commit()
+
+    result = app.test_cli_runner().invoke(args=["certificates", "issue", "--intake",
+                                                str(intake.id)])
+
+    assert result.exit_code != 0
+    assert "can be issued from that day" in result.output
+    assert certificates() == []
+
+
+def test_export_frdo_writes_the_period_as_the_registers_template(app, tmp_path):
+    from openpyxl import load_workbook
+
+    from course_portal.catalog.services import portal_today
+    from course_portal.certificates import services
+    from course_portal.certificates.frdo import FRDO_COLUMNS
+
+    intake = make_finished_intake()
+    certificate = services.issue_certificate(make_completed(intake), None)
+    db.session.commit()
+    output = tmp_path / "frdo.xlsx"
+    today = portal_today().isoformat()
+
+    result = app.test_cli_runner().invoke(args=[
+        "certificates", "export-frdo", "--from", today, "--to", today, "-o", str(output)])
+
+    assert result.exit_code == 0, result.output
+    assert "wrote 1 certificates" in result.output
+    sheet = load_workbook(output).active
+    header = [cell.value for cell in sheet[1]]
+    assert header == [name for name, _ in FRDO_COLUMNS]
+    row = dict(zip(header, [cell.value for cell in sheet[2]], strict=True))
+    assert row["Регистрационный номер"] == certificate.registry_number
+    assert row["Фамилия получателя"] == "Ван" and row["Имя получателя"] == "Сяомин"
+    assert row["Срок обучения, часов (для документа о квалификации)"] == 72
+    backwards = app.test_cli_runner().invoke(args=[
+        "certificates", "export-frdo", "--from", today, "--to", "2000-01-01", "-o", str(output)])
+    assert backwards.exit_code != 0 and "before" in backwards.output
