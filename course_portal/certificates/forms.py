@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, StringField, SubmitField, TextAreaField
@@ -9,6 +11,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, ValidationEr
 
 from course_portal.accounts.forms import NAME_RU_MAX, name_rules
 from course_portal.certificates.services import REASON_MAX_LENGTH
+from course_portal.core.clock import portal_today
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 
 
@@ -54,10 +57,26 @@ class FrdoExportForm(FlaskForm):
     end = DateField(_l("Issued until"), validators=[InputRequired(_l("Give the last day."))])
     submit = SubmitField(_l("Export for ФИС ФРДО (XLSX)"))
 
+    def validate_start(self, field):
+        """A day the portal can have issued on: from 2000 to a year from now."""
+        _check_period_day(field.data)
+
     def validate_end(self, field):
         """The period runs forwards."""
+        _check_period_day(field.data)
         if self.start.data and field.data and field.data < self.start.data:
             raise ValidationError(_l("The last day must not be before the first."))
+
+
+#: the earliest day a period of issue may start on
+FIRST_PERIOD_DAY = date(2000, 1, 1)
+
+
+def _check_period_day(day) -> None:
+    latest = portal_today() + timedelta(days=366)
+    if day is not None and not FIRST_PERIOD_DAY <= day <= latest:
+        raise ValidationError(_l("Choose a day from %(first)s to %(last)s.",
+                                 first=FIRST_PERIOD_DAY.isoformat(), last=latest.isoformat()))
 
 
 class RussianNameForm(FlaskForm):
