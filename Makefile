@@ -65,7 +65,8 @@ run: system-packages-run venv $(MO_FILES)
 	$(FLASK) db upgrade
 	$(FLASK) demo-data --if-empty
 	@echo "Serving http://$(HOST):$(PORT)  (Ctrl+C stops)"
-	$(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "Timed steps (enrolment, closing, email retries) run inside this process: STEPS=thread"
+	COURSE_PORTAL_STEPS=$${COURSE_PORTAL_STEPS:-thread} $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: system-packages-test venv $(MO_FILES)
 	$(PYTEST) $(PYTEST_ARGS)

@@ -31,6 +31,7 @@ def create_app(test_config: dict | None = None) -> Flask:
     register_blueprints(app)
     register_hooks(app)
     register_commands(app)
+    register_steps(app)
     return app
 
 
@@ -49,6 +50,7 @@ def register_extensions(app: Flask) -> None:
     from course_portal import models  # noqa: F401  (every table known to Alembic)
     from course_portal.core import outbox, pagecache
     from course_portal.core.i18n import select_locale
+    from course_portal.core.timezones import reader_zone_name
     from course_portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
     if app.config["PROXY_FIX"]:
@@ -65,6 +67,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(
         app,
         locale_selector=select_locale,
+        timezone_selector=reader_zone_name,
         default_translation_directories=str(ROOT / "translations"),
     )
     limiter.init_app(app)
@@ -106,12 +109,20 @@ def register_hooks(app: Flask) -> None:
     init_web(app)
 
 
+def register_steps(app: Flask) -> None:
+    """Start the timed steps' thread where STEPS says so (make run); see core.scheduler."""
+    from course_portal.core.scheduler import start_thread
+
+    start_thread(app)
+
+
 def register_commands(app: Flask) -> None:
     """Each feature's commands."""
     from course_portal.accounts.cli import users_cli
     from course_portal.certificates.cli import certificates_cli
     from course_portal.core.cli import outbox_cli
     from course_portal.core.jobs import jobs_cli
+    from course_portal.core.scheduler import steps_cli
     from course_portal.enrollment.cli import enrollment_cli
     from course_portal.ops.cli import (
         backup_command,
@@ -124,6 +135,7 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(users_cli)
     app.cli.add_command(outbox_cli)
     app.cli.add_command(jobs_cli)
+    app.cli.add_command(steps_cli)
     app.cli.add_command(enrollment_cli)
     app.cli.add_command(certificates_cli)
     app.cli.add_command(doctor_command)

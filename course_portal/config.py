@@ -40,6 +40,14 @@ class Defaults:
     BASE_URL = "http://127.0.0.1:5000"
     #: the zone in which deadlines are read
     PORTAL_TIMEZONE = "Europe/Moscow"
+    #: where the timed steps run (core.steps): "thread" inside this app process (make run sets
+    #: it), "scheduler" for `flask steps scheduler` in its own process, or "off"
+    STEPS = "off"
+    #: seconds between two looks at what is due, in the thread or the scheduler process
+    STEPS_TICK_SECONDS = 30
+    #: an intake is closed by itself (completed or not, by the rules) this many days after its
+    #: last day, so results of the last day can still be recorded; coordinators may close earlier
+    CLOSE_ENDED_AFTER_DAYS = 14
     LANGUAGES = ["en", "zh", "ru"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"

@@ -18,8 +18,10 @@ NAMING_CONVENTION = {
 
 
 def utcnow() -> datetime:
-    """The current time, timezone-aware, in UTC."""
-    return datetime.now(UTC)
+    """The current time, timezone-aware, in UTC: the portal's clock (core.clock.now)."""
+    from course_portal.core.clock import now
+
+    return now()
 
 
 class UTCDateTime(TypeDecorator):

@@ -6,6 +6,7 @@ from course_portal.certificates.models import Certificate, IssueBatch, RegistryC
 from course_portal.core.audit import AuditEvent
 from course_portal.core.outbox import OutboxMessage
 from course_portal.core.pagecache import CacheGeneration
+from course_portal.core.steps import TimedStep
 from course_portal.enrollment.models import Application, ApplicationEvent, Document, IntakeQuota
 from course_portal.progress.models import (
     FinalAssessment,
@@ -39,5 +40,6 @@ __all__ = [
     "RegistryCounter",
     "ResultChange",
     "TeacherProfile",
+    "TimedStep",
     "User",
 ]

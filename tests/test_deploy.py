@@ -38,6 +38,7 @@ def test_the_expected_units_are_there():
         "course-portal.service", "course-portal-worker.service",
         "course-portal-enroll.service", "course-portal-enroll.timer",
         "course-portal-outbox.service", "course-portal-outbox.timer",
+        "course-portal-scheduler.service",
     } <= names
 
 

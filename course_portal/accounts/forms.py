@@ -205,6 +205,20 @@ def optional_choice(value):
     return value or None
 
 
+def teacher_zone_choices() -> list[tuple[str, str]]:
+    """Time zones for a teacher, the default (Beijing) first."""
+    from course_portal.core.timezones import TEACHER_ZONE, zone_choices, zone_label
+
+    return [("", _l("Default: %(zone)s", zone=zone_label(TEACHER_ZONE))), *zone_choices()]
+
+
+def staff_zone_choices() -> list[tuple[str, str]]:
+    """Time zones for staff, the default (the portal's zone) first."""
+    from course_portal.core.timezones import portal_zone_label, zone_choices
+
+    return [("", _l("Default: %(zone)s", zone=portal_zone_label())), *zone_choices()]
+
+
 def academic_title_choices() -> list[tuple[str, str]]:
     """Academic titles, labelled in the reader's language."""
     labels = {
@@ -292,11 +306,15 @@ class TeacherProfileForm(FlaskForm):
         _l("Language of the portal and of emails"), choices=options_of(language_choices),
         default="en",
     )
+    timezone = SelectField(_l("Time zone"), choices=options_of(teacher_zone_choices), default="")
     submit = SubmitField(_l("Save"))
 
 
 class RegistrationForm(TeacherProfileForm):
     """A teacher's registration: sign-in details and the whole profile."""
+
+    #: a new teacher reads Beijing time; the profile changes it
+    timezone = None
 
     email = EmailField(
         _l("Email address"),
@@ -322,6 +340,7 @@ class StaffProfileForm(FlaskForm):
         validators=[*text_rules(DISPLAY_NAME_MAX, required=True), PersonName()],
     )
     locale = SelectField(_l("Language of the portal and of emails"), choices=language_choices)
+    timezone = SelectField(_l("Time zone"), choices=options_of(staff_zone_choices), default="")
     submit = SubmitField(_l("Save"))
 
 

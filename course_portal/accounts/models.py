@@ -86,6 +86,9 @@ class User(UserMixin, TimestampMixin, Base):
     session_token: Mapped[str] = mapped_column(String(64), default=new_session_token)
     #: en, zh or ru: pages and emails for this user
     locale: Mapped[str] = mapped_column(String(8), default="en")
+    #: an IANA zone in which this user reads times (Asia/Shanghai); empty: their role's default
+    #: (teachers Asia/Shanghai, staff the portal's zone), see core.timezones
+    timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")
     #: shown to staff; teachers' names live in their profile
     display_name: Mapped[str] = mapped_column(String(200), default="")
     #: the partner university a partner liaison reports for; empty for everyone else

@@ -32,6 +32,7 @@ from course_portal.accounts.models import (
 from course_portal.catalog.models import PartnerUniversity
 from course_portal.core import audit
 from course_portal.core.outbox import queue_email
+from course_portal.core.timezones import is_zone
 from course_portal.db import utcnow
 from course_portal.extensions import db
 
@@ -472,9 +473,21 @@ def partner_university_choices() -> list[tuple[int, str]]:
     return sorted(choices, key=lambda choice: choice[1].casefold())
 
 
-def update_teacher_profile(user: User, *, locale: str, **fields) -> None:
-    """Save a teacher's profile fields and language."""
+def _check_timezone(name: str | None) -> str:
+    """An IANA zone name, or "" for the role's default; anything else is refused."""
+    if not name:
+        return ""
+    if not is_zone(name):
+        raise AccountError({"timezone": [_l("Choose a time zone from the list.")]})
+    return name
+
+
+def update_teacher_profile(user: User, *, locale: str, timezone: str | None = None,
+                           **fields) -> None:
+    """Save a teacher's profile fields, language and time zone."""
     values = _profile_values(fields)
+    if timezone is not None:
+        user.timezone = _check_timezone(timezone)
     if user.profile is None:
         user.profile = TeacherProfile(**values)
     else:
@@ -496,8 +509,11 @@ def set_russian_name(teacher: User, name_ru: str, *, actor: User) -> None:
                      before=before, after=name_ru)
 
 
-def update_staff_profile(user: User, *, display_name: str, locale: str) -> None:
-    """Save a staff member's display name and language."""
+def update_staff_profile(user: User, *, display_name: str, locale: str,
+                         timezone: str | None = None) -> None:
+    """Save a staff member's display name, language and time zone."""
+    if timezone is not None:
+        user.timezone = _check_timezone(timezone)
     user.display_name = display_name
     user.locale = _check_locale(locale)
     db.session.flush()

@@ -369,10 +369,13 @@ def edit_profile():
     if form.validate_on_submit():
         try:
             if user.role == Role.TEACHER:
-                services.update_teacher_profile(user, locale=form.locale.data, **_profile_data(form))
+                services.update_teacher_profile(user, locale=form.locale.data,
+                                                timezone=form.timezone.data,
+                                                **_profile_data(form))
             else:
                 services.update_staff_profile(
-                    user, display_name=form.display_name.data, locale=form.locale.data
+                    user, display_name=form.display_name.data, locale=form.locale.data,
+                    timezone=form.timezone.data,
                 )
         except services.AccountError as error:
             _put_errors(form, error)

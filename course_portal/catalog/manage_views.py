@@ -12,6 +12,7 @@ from course_portal.catalog import intakes as intake_services
 from course_portal.catalog.errors import CatalogError
 from course_portal.catalog.models import Intake, Program
 from course_portal.catalog.views import bp
+from course_portal.core.clock import portal_today
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view, options
 from course_portal.extensions import db
@@ -176,7 +177,7 @@ def manage_intakes(program_id: int):
         program=program,
         intakes=intakes,
         quotas=intake_services.quotas_by_intake(intakes),
-        today=services.portal_today(),
+        today=portal_today(),
     )
 
 

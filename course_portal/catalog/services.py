@@ -8,10 +8,8 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
-from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -31,11 +29,6 @@ from course_portal.core.audit import record
 from course_portal.extensions import db
 
 log = logging.getLogger(__name__)
-
-
-def portal_today() -> date:
-    """Today's date where deadlines are read (the portal's time zone)."""
-    return datetime.now(ZoneInfo(current_app.config["PORTAL_TIMEZONE"])).date()
 
 
 def published_programs() -> list[Program]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, render_template
 
 from course_portal.catalog import services
+from course_portal.core.clock import portal_today
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import public
 
@@ -16,7 +17,7 @@ bp = Blueprint("catalog", __name__)
 @cached_page
 def index():
     """Every published program with its next open intake."""
-    return render_template("catalog/index.html", entries=services.catalog(services.portal_today()))
+    return render_template("catalog/index.html", entries=services.catalog(portal_today()))
 
 
 @bp.get("/programs/<code>")
@@ -27,7 +28,7 @@ def program(code: str):
     program = services.get_published_program(code)
     if program is None:
         abort(404)
-    today = services.portal_today()
+    today = portal_today()
     intakes = services.upcoming_intakes(program, today)
     return render_template("catalog/program.html", program=program, intakes=intakes, today=today)
 

@@ -27,7 +27,6 @@ from course_portal.accounts import services as accounts_services
 from course_portal.accounts.models import Role
 from course_portal.accounts.palladius import suggestion_for
 from course_portal.catalog.models import Intake
-from course_portal.catalog.services import portal_today
 from course_portal.certificates import frdo, jobs, registry, requirements, services
 from course_portal.certificates.forms import (
     FrdoExportForm,
@@ -39,6 +38,7 @@ from course_portal.certificates.forms import (
 from course_portal.certificates.models import Certificate, CertificateStatus, IssueBatch
 from course_portal.certificates.pdf import CertificateError
 from course_portal.certificates.views import bp, pdf_filename, public_record
+from course_portal.core.clock import portal_today
 from course_portal.core.jobs import enqueue
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view

@@ -24,7 +24,6 @@ from sqlalchemy.orm import selectinload
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import StudyForm
-from course_portal.catalog.services import portal_today
 from course_portal.certificates import issuer, registry, requirements
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.certificates.pdf import (
@@ -36,6 +35,7 @@ from course_portal.certificates.pdf import (
 )
 from course_portal.certificates.snapshot import CURRENT_LAYOUT, CertificateSnapshot, SignatoryLine
 from course_portal.core import audit
+from course_portal.core.clock import portal_today
 from course_portal.core.names import greeting_name
 from course_portal.core.outbox import queue_email
 from course_portal.db import utcnow

@@ -203,6 +203,12 @@ def send_pending(limit: int = 200) -> dict[str, int]:
     return counts
 
 
+def send_due_step() -> str:
+    """The timed step: send what is due, retries included."""
+    counts = send_pending()
+    return f"sent {counts['sent']}, failed {counts['failed']}"
+
+
 def _send_in_thread(app) -> None:
     with app.app_context():
         try:

@@ -262,7 +262,7 @@ def _key(reader: str) -> tuple:
     and the portal's day. Built from the request alone, so a hit never loads the user: a
     signed-in reader's language comes from their account, which is as it was when the page
     was kept (any change to it is a write, and a write makes the page stale)."""
-    from course_portal.catalog.services import portal_today
+    from course_portal.core.clock import portal_today
 
     languages = current_app.config["LANGUAGES"]
     return (request.full_path, reader, session.get("locale") or "",

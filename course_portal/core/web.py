@@ -15,6 +15,7 @@ from wtforms.fields.choices import SelectChoice
 
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.names import person_name
+from course_portal.core.timezones import deadline_text, portal_zone_label, zone_label
 from course_portal.extensions import csrf
 
 
@@ -92,12 +93,15 @@ def init_app(app) -> None:
     app.jinja_env.filters["day"] = _format_day
     app.jinja_env.filters["moment"] = _format_moment
     app.jinja_env.filters["person_name"] = person_name
+    app.jinja_env.filters["deadline"] = deadline_text
 
     @app.context_processor
     def _globals():
         return {
             "language_names": LANGUAGE_NAMES,
             "current_language": current_language(),
+            "reader_zone": zone_label,
+            "portal_zone_label": portal_zone_label,
         }
 
     @app.after_request

@@ -7,8 +7,8 @@ from flask_babel import gettext as _
 from flask_login import current_user
 
 from course_portal.accounts.models import Role
-from course_portal.catalog.services import portal_today
 from course_portal.core.audit import record
+from course_portal.core.clock import portal_today
 from course_portal.core.i18n import current_language
 from course_portal.core.permissions import role_required
 from course_portal.core.web import options

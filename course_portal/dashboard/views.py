@@ -9,8 +9,9 @@ from flask_login import current_user
 
 from course_portal.accounts.models import Role
 from course_portal.catalog.models import Intake, PartnerUniversity
-from course_portal.catalog.services import portal_today
+from course_portal.core import steps
 from course_portal.core.audit import record
+from course_portal.core.clock import portal_today
 from course_portal.core.i18n import current_language
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
@@ -92,7 +93,7 @@ def index():
         chart["svg"] = bar_chart(chart["bars"], chart["title"], chart["id"])
     return render_template(
         "dashboard/index.html", form=form, filters=filters, figures=figures, charts=charts,
-        queue_url=lambda **extra: _queue(filters, **extra),
+        queue_url=lambda **extra: _queue(filters, **extra), overdue_steps=steps.overdue(),
     )
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import attributes
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import Intake
-from course_portal.catalog.services import portal_today
+from course_portal.core.clock import portal_today
 from course_portal.core.text import normalize_multiline, normalize_text
 from course_portal.db import utcnow
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication

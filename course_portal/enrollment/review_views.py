@@ -23,8 +23,8 @@ from werkzeug.routing import BuildError
 from course_portal.accounts.forms import academic_title_choices
 from course_portal.accounts.models import Role, TeacherProfile, User
 from course_portal.catalog.models import Intake
-from course_portal.catalog.services import portal_today
 from course_portal.core import audit
+from course_portal.core.clock import portal_today
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required

@@ -17,8 +17,8 @@ from sqlalchemy.orm import attributes, selectinload
 
 from course_portal.accounts.models import Role, TeacherProfile, User
 from course_portal.catalog.models import Intake
-from course_portal.catalog.services import portal_today
 from course_portal.core import audit
+from course_portal.core.clock import portal_today
 from course_portal.db import utcnow
 from course_portal.enrollment import seats
 from course_portal.enrollment.drafts import (  # noqa: F401 (API: the teacher's draft)
@@ -378,3 +378,27 @@ def intakes_to_enroll() -> list[Intake]:
         )
         .order_by(Intake.starts_on, Intake.id)
     ))
+
+
+def catch_up(intake: Intake) -> bool:
+    """Do now what the enrolment step would have done for this intake, if it is late.
+
+    A page that shows an intake calls this before reading it, so that on the first day the
+    roster lists every approved teacher even if the timed step has not run yet; the moves are
+    the step's own (transition()), so the two never enrol anyone twice. True when it changed
+    something; the caller commits.
+    """
+    if intake.starts_on > portal_today():
+        return False
+    waiting = db.session.scalar(select(Application.id).where(
+        Application.intake_id == intake.id, Application.status == S.APPROVED).limit(1))
+    return waiting is not None and bool(enroll_started(intake))
+
+
+def enroll_all_started() -> str:
+    """The timed step: enrol the approved teachers of every intake that has started; commits."""
+    enrolled = 0
+    for intake in intakes_to_enroll():
+        enrolled += len(enroll_started(intake))
+        db.session.commit()
+    return f"enrolled {enrolled}"

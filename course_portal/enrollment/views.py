@@ -23,7 +23,7 @@ from werkzeug.routing import BuildError
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import Intake, Program
-from course_portal.catalog.services import portal_today
+from course_portal.core.clock import portal_today
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view

@@ -20,7 +20,7 @@ from course_portal.catalog.models import (
     Program,
     StudyMode,
 )
-from course_portal.catalog.services import portal_today
+from course_portal.core.clock import portal_today
 from course_portal.db import utcnow
 from course_portal.extensions import db
 from course_portal.ops.demo_applications import load_demo_applications

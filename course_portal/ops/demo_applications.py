@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import Intake, Program
-from course_portal.catalog.services import portal_today
+from course_portal.core.clock import portal_today
 from course_portal.core.outbox import OutboxMessage
 from course_portal.db import utcnow
 from course_portal.enrollment import services

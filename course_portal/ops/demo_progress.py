@@ -23,10 +23,10 @@ from sqlalchemy import func, select, update
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import Intake, Module, Program
-from course_portal.catalog.services import portal_today
 from course_portal.certificates.models import Certificate
 from course_portal.certificates.services import issue_certificate, reissue, revoke
 from course_portal.core.audit import AuditEvent
+from course_portal.core.clock import portal_today
 from course_portal.core.outbox import OutboxMessage
 from course_portal.db import utcnow
 from course_portal.enrollment import services as enrollment

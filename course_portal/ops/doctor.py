@@ -252,6 +252,27 @@ def check_outbox() -> Check:
                  "flask outbox send")
 
 
+def check_steps() -> Check:
+    """The timed steps run somewhere, and none is overdue (core.steps)."""
+    from course_portal.core import steps
+
+    try:
+        late = steps.overdue()
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        return Check("timed steps", WARN, f"cannot read them: {type(exc).__name__}",
+                     "fix the database and migrations first")
+    where = current_app.config["STEPS"]
+    if not late:
+        return Check("timed steps", OK, f"every step ran on time (STEPS={where})")
+    names = ", ".join(state.step.name for state in late)
+    hint = ("start the scheduler: flask steps scheduler (deploy/course-portal-scheduler.service), "
+            "or set STEPS=thread; flask steps status says when each last ran")
+    if where == "off":
+        return Check("timed steps", WARN, f"overdue: {names}; STEPS is off here", hint)
+    return Check("timed steps", WARN, f"overdue: {names}", hint)
+
+
 def run_checks(
     finder: LibraryFinder | None = None, font_lister: FontLister | None = None
 ) -> list[Check]:
@@ -266,6 +287,7 @@ def run_checks(
         check_mail(),
         check_redis(),
         check_outbox(),
+        check_steps(),
     ]
     db.session.rollback()
     return checks

@@ -11,10 +11,11 @@ from sqlalchemy.orm import selectinload
 
 from course_portal.accounts.models import Role
 from course_portal.catalog.models import Intake, Program
-from course_portal.catalog.services import portal_today
+from course_portal.core.clock import portal_today
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
+from course_portal.enrollment import services as enrollment_services
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db
 from course_portal.progress import csv_import, forms, grid, records, services
@@ -68,6 +69,8 @@ def _put_errors(form, error: ProgressError) -> None:
 def roster(intake_id: int):
     """Every enrolled teacher × every module: attended hours and result, and the final, at once."""
     intake = _intake_or_404(intake_id)
+    if enrollment_services.catch_up(intake):  # the first day, before the timed step ran
+        db.session.commit()
     current = grid.load_roster(intake, page=request.args.get("page", 1, type=int))
     form = forms.RosterForm()
     values = current.values()

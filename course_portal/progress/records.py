@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 from flask import current_app
 from flask_babel import force_locale
@@ -13,8 +13,8 @@ from sqlalchemy.orm import selectinload
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import Intake, Module, Program
-from course_portal.catalog.services import portal_today
 from course_portal.core.audit import record
+from course_portal.core.clock import portal_today
 from course_portal.enrollment.errors import EnrollmentError
 from course_portal.enrollment.models import Application, ApplicationStatus
 from course_portal.enrollment.services import transition
@@ -209,3 +209,14 @@ def intakes_to_close(today: date | None = None) -> list[Intake]:
         )
         .order_by(Intake.ends_on, Intake.id)
     ))
+
+
+def close_all_ended() -> str:
+    """The timed step: close each intake CLOSE_ENDED_AFTER_DAYS after its last day; commits."""
+    grace = int(current_app.config["CLOSE_ENDED_AFTER_DAYS"])
+    closed = 0
+    for intake in intakes_to_close(portal_today() - timedelta(days=grace)):
+        close_intake(intake, actor=None)
+        db.session.commit()
+        closed += 1
+    return f"closed {closed}"

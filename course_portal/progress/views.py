@@ -10,11 +10,12 @@ from sqlalchemy.orm import selectinload
 
 from course_portal.accounts.models import Role
 from course_portal.catalog.models import Intake
-from course_portal.catalog.services import portal_today
+from course_portal.core.clock import portal_today
 from course_portal.core.i18n import current_language
 from course_portal.core.names import display_name
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
+from course_portal.enrollment import services as enrollment_services
 from course_portal.enrollment.models import Application, ApplicationStatus
 from course_portal.enrollment.services import status_label
 from course_portal.extensions import db
@@ -92,6 +93,13 @@ def progress_context(application: Application) -> dict:
 @cached_page
 def mine():
     """The teacher's courses that have started, each with its progress bar."""
+    approved = db.session.scalars(
+        select(Application).where(Application.teacher_id == current_user.id,
+                                  Application.status == S.APPROVED)
+        .options(selectinload(Application.intake)))
+    # an intake that started today lists the teacher even before the timed step has run
+    if any([enrollment_services.catch_up(a.intake) for a in approved]):
+        db.session.commit()
     applications = list(db.session.scalars(
         select(Application)
         .where(Application.teacher_id == current_user.id, Application.status.in_(FOLLOWED))

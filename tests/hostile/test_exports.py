@@ -17,6 +17,7 @@ import pytest
 from openpyxl import load_workbook
 
 from course_portal.core import audit
+from course_portal.core.clock import portal_today
 from course_portal.enrollment.models import FundingSource
 from course_portal.extensions import db
 from tests import factories
@@ -90,8 +91,8 @@ def _exports(data: Data) -> dict[str, list[str]]:
                                           f"/dashboard/reports/partners/{data.partner.id}.xlsx"],
         "certificates.registry_csv": ["/certificates/manage/registry.csv"],
         "certificates.registry_xlsx": ["/certificates/manage/registry.xlsx"],
-        "certificates.frdo_xlsx": ["/certificates/manage/registry/frdo.xlsx"
-                                   "?start=2000-01-01&end=2100-12-31"],
+        "certificates.frdo_xlsx": ["/certificates/manage/registry/frdo.xlsx?start=2000-01-01"
+                                   f"&end={portal_today().isoformat()}"],
         "dashboard.audit_csv": ["/dashboard/audit.csv"],
         "progress.roster_template": [f"/progress/manage/intakes/{data.finished.id}/roster.csv"],
         "partners.export": ["/partner/teachers.csv", "/partner/teachers.xlsx"],
