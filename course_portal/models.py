@@ -15,6 +15,7 @@ from course_portal.progress.models import (
     ProgramRules,
     ResultChange,
 )
+from course_portal.reminders.models import SentReminder
 
 __all__ = [
     "AccountToken",
@@ -39,6 +40,7 @@ __all__ = [
     "RecoveryCode",
     "RegistryCounter",
     "ResultChange",
+    "SentReminder",
     "TeacherProfile",
     "TimedStep",
     "User",

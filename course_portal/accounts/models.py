@@ -7,7 +7,7 @@ import secrets
 from datetime import date, datetime
 
 from flask_login import UserMixin
-from sqlalchemy import CheckConstraint, ForeignKey, String
+from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_portal.db import Base, TimestampMixin, str_enum, utcnow
@@ -89,6 +89,11 @@ class User(UserMixin, TimestampMixin, Base):
     #: an IANA zone in which this user reads times (Asia/Shanghai); empty: their role's default
     #: (teachers Asia/Shanghai, staff the portal's zone), see core.timezones
     timezone: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    #: the secret in the address of the teacher's private calendar feed; None until first made,
+    #: replaced when the teacher resets it
+    calendar_token: Mapped[str | None] = mapped_column(String(64), unique=True)
+    #: the optional reminders (deadlines, the start, module days, falling behind) are wanted
+    wants_reminders: Mapped[bool] = mapped_column(default=True, server_default=true())
     #: shown to staff; teachers' names live in their profile
     display_name: Mapped[str] = mapped_column(String(200), default="")
     #: the partner university a partner liaison reports for; empty for everyone else

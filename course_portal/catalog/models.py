@@ -138,6 +138,8 @@ class Intake(TimestampMixin, Base):
     seats_taken: Mapped[int] = mapped_column(default=0)
     #: the coordinator's switch: False stops applications even inside the window
     is_open: Mapped[bool] = mapped_column(default=True, server_default=true())
+    #: days an approved teacher has to confirm taking part; None: no confirmation asked
+    confirm_within_days: Mapped[int | None]
     #: форма обучения, printed on the certificates and sent to the federal register
     study_form: Mapped[StudyForm] = mapped_column(
         str_enum(StudyForm, "study_form"), default=StudyForm.FULL_TIME,
@@ -160,6 +162,8 @@ class Intake(TimestampMixin, Base):
         CheckConstraint(
             "applications_close_on >= applications_open_on", name="window_in_order"
         ),
+        CheckConstraint("confirm_within_days IS NULL OR confirm_within_days > 0",
+                        name="confirm_within_days_positive"),
     )
 
     @property

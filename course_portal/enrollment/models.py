@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     CheckConstraint,
@@ -90,6 +90,11 @@ class Application(TimestampMixin, Base):
     reason: Mapped[str] = mapped_column(Text, default="")
     #: when it joined the waiting list: the list is served in this order, then by id
     waitlisted_at: Mapped[datetime | None]
+    #: the last portal day on which an approved teacher can confirm the seat, when the intake
+    #: asks for confirmation (Intake.confirm_within_days); None otherwise
+    confirm_by: Mapped[date | None]
+    #: when the teacher confirmed taking part
+    confirmed_at: Mapped[datetime | None]
 
     teacher: Mapped[User] = relationship(foreign_keys=[teacher_id])
     intake: Mapped[Intake] = relationship()

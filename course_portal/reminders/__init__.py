@@ -1,0 +1,1 @@
+"""Reminders: emails at the right moment, in the reader's language and at a sensible local hour."""
