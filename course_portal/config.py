@@ -48,6 +48,10 @@ class Defaults:
     #: an intake is closed by itself (completed or not, by the rules) this many days after its
     #: last day, so results of the last day can still be recorded; coordinators may close earlier
     CLOSE_ENDED_AFTER_DAYS = 14
+    #: reminders leave only between these hours of the reader's own day (from, until)
+    REMINDER_HOURS = (9, 20)
+    #: the coordinators' daily digest lists applications waiting longer than this many days
+    REVIEW_DIGEST_DAYS = 5
     LANGUAGES = ["en", "zh", "ru"]
     BABEL_DEFAULT_LOCALE = "en"
     BABEL_DEFAULT_TIMEZONE = "UTC"

@@ -307,14 +307,17 @@ class TeacherProfileForm(FlaskForm):
         default="en",
     )
     timezone = SelectField(_l("Time zone"), choices=options_of(teacher_zone_choices), default="")
+    wants_reminders = BooleanField(
+        _l("Email me reminders: deadlines, the start of the course, module days"), default=True)
     submit = SubmitField(_l("Save"))
 
 
 class RegistrationForm(TeacherProfileForm):
     """A teacher's registration: sign-in details and the whole profile."""
 
-    #: a new teacher reads Beijing time; the profile changes it
+    #: a new teacher reads Beijing time and gets reminders; the profile changes both
     timezone = None
+    wants_reminders = None
 
     email = EmailField(
         _l("Email address"),

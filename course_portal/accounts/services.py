@@ -483,11 +483,13 @@ def _check_timezone(name: str | None) -> str:
 
 
 def update_teacher_profile(user: User, *, locale: str, timezone: str | None = None,
-                           **fields) -> None:
-    """Save a teacher's profile fields, language and time zone."""
+                           wants_reminders: bool | None = None, **fields) -> None:
+    """Save a teacher's profile fields, language, time zone and whether reminders are wanted."""
     values = _profile_values(fields)
     if timezone is not None:
         user.timezone = _check_timezone(timezone)
+    if wants_reminders is not None:
+        user.wants_reminders = bool(wants_reminders)
     if user.profile is None:
         user.profile = TeacherProfile(**values)
     else:

@@ -360,7 +360,9 @@ def edit_profile():
     """Teachers edit their profile; staff edit their display name; everyone their language."""
     user = current_user._get_current_object()
     if user.role == Role.TEACHER:
-        form = _with_universities(forms.TeacherProfileForm(obj=user.profile, locale=user.locale))
+        form = _with_universities(forms.TeacherProfileForm(
+            obj=user.profile, locale=user.locale, timezone=user.timezone,
+            wants_reminders=user.wants_reminders))
         if request.method == "GET" and not form.name_ru.data:
             # shown to confirm or correct; saved only when the teacher saves the form
             form.name_ru.data = palladius.suggestion_for(user.profile)
@@ -371,6 +373,7 @@ def edit_profile():
             if user.role == Role.TEACHER:
                 services.update_teacher_profile(user, locale=form.locale.data,
                                                 timezone=form.timezone.data,
+                                                wants_reminders=form.wants_reminders.data,
                                                 **_profile_data(form))
             else:
                 services.update_staff_profile(

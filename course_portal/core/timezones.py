@@ -77,15 +77,16 @@ def zone_choices() -> list[tuple[str, str]]:
     return [(name, f"{zone_label(name)} ({name})") for name in COMMON_ZONES]
 
 
-def deadline_text(day: date) -> str:
-    """When a portal day ends, in the portal's zone and, when it differs, in the reader's.
+def deadline_text(day: date, zone_name: str | None = None) -> str:
+    """When a portal day ends, in the portal's zone and, when it differs, in the reader's
+    (zone_name: a given reader's, e.g. an email's recipient; else whoever reads the page).
 
     "January 20, 2027 23:59 (Moscow Time) — January 21, 2027 04:59 (China Time)"
     """
     locale = get_locale() or "en"
     end = clock.day_ends_at(day)
     portal = clock.portal_zone()
-    reader = ZoneInfo(reader_zone_name())
+    reader = ZoneInfo(zone_name or reader_zone_name())
     here = _("%(moment)s (%(zone)s)", moment=_format(end, portal, locale),
              zone=zone_label(portal.key))
     if reader.key == portal.key or _offset(end, reader) == _offset(end, portal):
