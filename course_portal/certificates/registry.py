@@ -12,7 +12,6 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterator
-from datetime import UTC
 
 from flask_babel import lazy_gettext as _l
 from openpyxl import Workbook
@@ -23,6 +22,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from course_portal.certificates.models import Certificate, RegistryCounter
+from course_portal.core.timezones import ZonedHeader, local_naive
 from course_portal.extensions import db
 
 #: what a spreadsheet reads as the start of a formula (OWASP "CSV injection")
@@ -78,7 +78,7 @@ def neutralise(value):
 
 
 def _moment(value) -> str:
-    return value.astimezone(UTC).strftime("%Y-%m-%d %H:%M") if value else ""
+    return local_naive(value).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
 def _status_word(certificate: Certificate) -> str:
@@ -103,9 +103,9 @@ EXPORT_COLUMNS = (
     (_l("Starts on"), lambda c: c.snapshot.get("starts_on", "")),
     (_l("Ends on"), lambda c: c.snapshot.get("ends_on", "")),
     (_l("Result"), lambda c: c.snapshot.get("result", "")),
-    (_l("Issued at (UTC)"), lambda c: _moment(c.issued_at)),
+    (ZonedHeader(_l("Issued at (%(zone)s)")), lambda c: _moment(c.issued_at)),
     (_l("Issued by"), lambda c: c.snapshot.get("issued_by", "")),
-    (_l("Revoked at (UTC)"), lambda c: _moment(c.revoked_at)),
+    (ZonedHeader(_l("Revoked at (%(zone)s)")), lambda c: _moment(c.revoked_at)),
     (_l("Reason for revocation"), lambda c: c.revoked_reason),
     (_l("Replaces"), lambda c: c.replaces.registry_number if c.replaces else ""),
     (_l("Reason for re-issue"), lambda c: c.reissue_reason),

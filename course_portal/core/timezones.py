@@ -103,3 +103,22 @@ def _format(moment: datetime, zone: ZoneInfo, locale) -> str:
 
 def _offset(moment: datetime, zone: ZoneInfo):
     return moment.astimezone(zone).utcoffset()
+
+
+def local_naive(moment: datetime | None, zone_name: str | None = None) -> datetime | None:
+    """A moment in the reader's zone without the zone, to the second: what a spreadsheet cell
+    can hold (it stores no zone, so the column's header names it: zoned_header())."""
+    if moment is None:
+        return None
+    zone = ZoneInfo(zone_name or reader_zone_name())
+    return moment.astimezone(zone).replace(tzinfo=None, microsecond=0)
+
+
+class ZonedHeader:
+    """A column header that names the reader's zone when it is written: "Submitted at (%(zone)s)"."""
+
+    def __init__(self, text):
+        self.text = text
+
+    def __str__(self) -> str:
+        return str(self.text) % {"zone": reader_zone_name()}

@@ -24,6 +24,7 @@ from sqlalchemy.orm import selectinload
 from course_portal.accounts.models import Role, TeacherProfile, User
 from course_portal.core.audit import ACTION_GROUPS, AuditEvent
 from course_portal.core.names import display_name
+from course_portal.core.timezones import local_naive, reader_zone_name
 from course_portal.enrollment.forms import document_labels
 from course_portal.enrollment.queue import QueuePage, _term_matches, search_terms, status_name
 from course_portal.enrollment.queue_export import neutralise
@@ -335,7 +336,7 @@ def csv_chunks(filters: AuditFilters, language: str):
         return text
 
     buffer.write("\ufeff")
-    writer.writerow([_("When (UTC)"), _("Who"), _("Action"), _("Action code"), _("Teacher"),
+    writer.writerow([_("When (%(zone)s)", zone=reader_zone_name()), _("Who"), _("Action"), _("Action code"), _("Teacher"),
                      _("Teacher's email"), _("Object"), _("Details"), _("IP address")])
     yield flush()
     stmt = _newest_first(filtered(select(AuditEvent), filters)).options(*ROW_LOADING)
@@ -343,7 +344,7 @@ def csv_chunks(filters: AuditFilters, language: str):
         rows = list(db.session.scalars(stmt.limit(EXPORT_BATCH).offset(offset)))
         for event in rows:
             writer.writerow([neutralise(value) for value in (
-                event.occurred_at.strftime("%Y-%m-%d %H:%M:%S"),
+                local_naive(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
                 person(event.actor, language),
                 action_label(event.action, labels),
                 event.action,

@@ -15,6 +15,7 @@ from openpyxl.styles import Font
 from sqlalchemy import select
 
 from course_portal.accounts.forms import academic_title_choices
+from course_portal.core.timezones import ZonedHeader, local_naive
 from course_portal.enrollment.models import Application
 from course_portal.enrollment.queue import (
     FUNDING_NAMES,
@@ -70,7 +71,7 @@ def _funding_source(application: Application) -> str:
 EXPORT_COLUMNS = (
     (_l("Application"), lambda a: a.id),
     (_l("Status"), lambda a: str(status_name(a.status))),
-    (_l("Submitted at (UTC)"), lambda a: a.submitted_at),
+    (ZonedHeader(_l("Submitted at (%(zone)s)")), lambda a: a.submitted_at),
     (_l("Name in Chinese characters"), _profile_value("name_zh")),
     (_l("Family name (Latin)"), _profile_value("family_name_latin")),
     (_l("Given name (Latin)"), _profile_value("given_name_latin")),
@@ -91,12 +92,10 @@ EXPORT_COLUMNS = (
 
 
 def _utc_naive(moment: datetime | None) -> datetime | None:
-    """UTC without the zone: spreadsheets store no time zones (the header says UTC)."""
-    if moment is None:
-        return None
-    if moment.tzinfo is not None:
-        moment = moment.astimezone(UTC)
-    return moment.replace(tzinfo=None, microsecond=0)
+    """The moment in the reader's zone without the zone (the header names the zone)."""
+    if moment is not None and moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return local_naive(moment)
 
 
 def export_rows(filters: QueueFilters, language: str = "en") -> Iterator[list]:

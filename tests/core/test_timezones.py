@@ -86,3 +86,23 @@ def test_the_day_ends_at_moscow_midnight_whatever_the_readers_zone(db):
     with time_machine.travel(datetime(2027, 1, 20, 21, 0, tzinfo=UTC), tick=False):
         assert clock.portal_today() == day + timedelta(days=1)
     assert clock.day_ends_at(day) == datetime(2027, 1, 20, 20, 59, 59, 999999, tzinfo=UTC)
+
+
+def test_exports_are_in_the_readers_zone_and_say_which(client, login_as, db):
+    import csv
+    import io
+
+    coordinator = login_as("coordinator")
+    application = factories.make_application(status="submitted")
+    application.submitted_at = MOMENT
+    db.session.commit()
+
+    body = client.get("/review/export.csv?status=all").get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert rows[0]["Submitted at (Europe/Moscow)"] == "2026-12-03 09:28:00"
+
+    coordinator.timezone = "Asia/Shanghai"
+    db.session.commit()
+    body = client.get("/review/export.csv?status=all").get_data(as_text=True).lstrip("\ufeff")
+    rows = list(csv.DictReader(io.StringIO(body)))
+    assert rows[0]["Submitted at (Asia/Shanghai)"] == "2026-12-03 14:28:00"
