@@ -26,9 +26,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     load_config(app, test_config)
     os.makedirs(app.instance_path, exist_ok=True)
-    from course_portal.core import ids
+    from course_portal.core import formdata, ids
 
     ids.init_app(app)
+    formdata.install()
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)

@@ -202,3 +202,33 @@ def test_baseline_is_accepted(web, monkeypatch, spec: FormSpec):
         assert response.status_code == 200, _page(response)[:3000]
     else:
         assert response.status_code in (302, 303), _page(response)[:3000]
+
+
+def _text_cases():
+    for spec in FORMS:
+        if spec.method != "POST":
+            continue
+        for name, kind in spec.fields.items():
+            if kind in (*TEXT_KINDS, NUMBER, DATE, CHOICE, CSV_TEXT):
+                yield pytest.param(spec, name, id=f"{spec.id}-{name}")
+
+
+@pytest.mark.parametrize(("spec", "name"), list(_text_cases()))
+def test_a_text_field_posted_as_a_file_gets_a_message(web, monkeypatch, spec: FormSpec, name):
+    """A multipart part with a filename under a text field's name: the form's message."""
+    for module, attribute, replacement in spec.patches:
+        monkeypatch.setattr(f"{module}.{attribute}", replacement)
+    env = _prepare(web, spec)
+    field = spec.field_name(env, name)
+    data = spec.baseline(env)
+    data[field] = (io.BytesIO(b"<script>alert(1)</script>"), "evil.txt")
+    if spec.files:
+        for file_field, (content, filename) in spec.files(env).items():
+            data.setdefault(file_field, (io.BytesIO(content), filename))
+    response = web.post(env.url, data=data, content_type="multipart/form-data")
+
+    page = _page(response)
+    assert response.status_code < 500, page[:2000]
+    assert not RAW_MARKUP.search(page)
+    if response.status_code not in (302, 303):
+        assert ERROR_SHOWN.search(page), "the form came back without saying what is wrong"
