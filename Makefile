@@ -63,10 +63,11 @@ venv: $(STAMP)
 run: system-packages-run venv $(MO_FILES)
 	@bash scripts/dev-instance.sh
 	$(FLASK) db upgrade
-	$(FLASK) demo-data --if-empty
+	COURSE_PORTAL_BASE_URL=$${COURSE_PORTAL_BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) demo-data --if-empty
 	@echo "Serving http://$(HOST):$(PORT)  (Ctrl+C stops)"
 	@echo "Timed steps (enrolment, closing, email retries) run inside this process: STEPS=thread"
-	COURSE_PORTAL_STEPS=$${COURSE_PORTAL_STEPS:-thread} $(FLASK) run --host $(HOST) --port $(PORT)
+	@echo "Emails are not sent in development: each is written to this console (and kept in the outbox); open its link here."
+	COURSE_PORTAL_STEPS=$${COURSE_PORTAL_STEPS:-thread} COURSE_PORTAL_BASE_URL=$${COURSE_PORTAL_BASE_URL:-http://$(HOST):$(PORT)} $(FLASK) run --host $(HOST) --port $(PORT)
 
 test: system-packages-test venv $(MO_FILES)
 	$(PYTEST) $(PYTEST_ARGS)

@@ -142,6 +142,7 @@ def server_env(database_url: str, instance: str) -> dict[str, str]:
     env.update({
         "COURSE_PORTAL_ENV": "production",
         "COURSE_PORTAL_SECRET_KEY": "bench-" + os.urandom(24).hex(),
+        "COURSE_PORTAL_BASE_URL": "http://127.0.0.1",
         "COURSE_PORTAL_DATABASE_URL": database_url,
         "COURSE_PORTAL_INSTANCE_PATH": instance,
         "COURSE_PORTAL_HTTPS": "0",

@@ -10,6 +10,8 @@ from flask import Config
 
 #: prefix of the environment variables that override any setting
 ENV_PREFIX = "COURSE_PORTAL_"
+#: the address a development checkout serves when nothing else is said (make run's default)
+DEVELOPMENT_BASE_URL = "http://127.0.0.1:5000"
 
 #: secret keys that must never reach production
 WEAK_SECRET_KEYS = {"", "dev", "changeme", "change-me", "secret", "development-only"}
@@ -36,8 +38,9 @@ class Defaults:
     #: how the outbox leaves after a commit: thread, inline, rq or off
     OUTBOX_DISPATCH = "thread"
     OUTBOX_MAX_ATTEMPTS = 8
-    #: the site's public address, used in emails and QR codes
-    BASE_URL = "http://127.0.0.1:5000"
+    #: the site's public address, used in emails and QR codes; required in production. In
+    #: development `make run` sets it to the host and port it serves (PORT=8000 make run)
+    BASE_URL = ""
     #: the zone in which deadlines are read
     PORTAL_TIMEZONE = "Europe/Moscow"
     #: where the timed steps run (core.steps): "thread" inside this app process (make run sets
@@ -167,6 +170,14 @@ def load_config(app, test_config: dict | None = None) -> None:
             "Set it, or put SECRET_KEY in instance/config.py. Generate one with: "
             "python3 -c 'import secrets; print(secrets.token_urlsafe(48))'"
         )
+
+    if not app.config["BASE_URL"]:
+        if env in {"development", "testing"}:
+            app.config["BASE_URL"] = DEVELOPMENT_BASE_URL
+        else:
+            raise RuntimeError(
+                "COURSE_PORTAL_BASE_URL is not set: emails, QR codes and certificates need the "
+                "portal's public address, e.g. COURSE_PORTAL_BASE_URL=https://apply.example.edu")
 
     url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
         app.instance_path, "course_portal.sqlite3"

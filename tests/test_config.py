@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import secrets
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from flask import session
@@ -110,6 +111,7 @@ def test_production_refuses_a_weak_secret_key(instance, monkeypatch, key):
 
 def test_production_starts_with_a_real_key_from_the_environment(instance, monkeypatch):
     monkeypatch.setenv("COURSE_PORTAL_SECRET_KEY", REAL_KEY)
+    monkeypatch.setenv("COURSE_PORTAL_BASE_URL", "https://apply.example.edu")
 
     app = build(instance)
 
@@ -120,9 +122,26 @@ def test_production_starts_with_a_real_key_from_the_environment(instance, monkey
 
 
 def test_production_starts_with_a_real_key_from_the_instance_folder(instance):
-    write_instance_config(instance, f'SECRET_KEY = "{REAL_KEY}"\n')
+    write_instance_config(instance, f'SECRET_KEY = "{REAL_KEY}"\n'
+                                    'BASE_URL = "https://apply.example.edu"\n')
 
     assert build(instance).config["SECRET_KEY"] == REAL_KEY
+
+
+def test_production_refuses_to_start_without_its_public_address(instance, monkeypatch):
+    monkeypatch.setenv("COURSE_PORTAL_SECRET_KEY", REAL_KEY)
+    with pytest.raises(RuntimeError, match="COURSE_PORTAL_BASE_URL is not set"):
+        build(instance)
+
+
+def test_development_links_follow_the_address_make_run_serves(instance, monkeypatch):
+    # make run passes COURSE_PORTAL_BASE_URL=http://HOST:PORT unless it is set already
+    monkeypatch.setenv("COURSE_PORTAL_BASE_URL", "http://127.0.0.1:8000")
+    assert build(instance, ENV="development").config["BASE_URL"] == "http://127.0.0.1:8000"
+    monkeypatch.delenv("COURSE_PORTAL_BASE_URL")
+    assert build(instance, ENV="development").config["BASE_URL"] == "http://127.0.0.1:5000"
+    makefile = (Path(__file__).resolve().parent.parent / "Makefile").read_text()
+    assert "COURSE_PORTAL_BASE_URL=$${COURSE_PORTAL_BASE_URL:-http://$(HOST):$(PORT)}" in makefile
 
 
 def test_development_runs_without_a_key_and_over_plain_http(instance):

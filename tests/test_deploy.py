@@ -83,6 +83,7 @@ def test_gunicorn_config_is_accepted(tmp_path):
     env.update({
         "COURSE_PORTAL_SECRET_KEY": "deploy-test-" + "x1y2z3w4v5u6t7s8r9q0" * 2,
         "COURSE_PORTAL_INSTANCE_PATH": str(tmp_path),
+        "COURSE_PORTAL_BASE_URL": "https://apply.example.edu",
     })
     gunicorn = Path(sys.executable).parent / "gunicorn"
     result = subprocess.run(  # noqa: S603 (our own venv's gunicorn)
