@@ -6,7 +6,7 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, StringField, SubmitField
-from wtforms.validators import StopValidation, ValidationError
+from wtforms.validators import ValidationError
 
 from course_portal.accounts.forms import text_rules
 from course_portal.catalog.forms import TITLE_MARKUP, NoMarkup
@@ -20,25 +20,10 @@ POSITION_MAX = 300
 AUTHORITY_MAX = 300
 
 
-class TextOnly:
-    """Refuse a file sent in place of a text field (a multipart part with a file name).
-
-    WTForms hands such a part to the field as it is, and Length() fails on it with a
-    TypeError: this stops the chain first, with a message, and forgets the file.
-    """
-
-    def __call__(self, form, field):
-        if field.data is None or isinstance(field.data, str):
-            return
-        field.data = ""
-        field.raw_data = []
-        raise StopValidation(str(_l("Type the text here; a file cannot go in this field.")))
-
-
 def printed_rules(max_length: int, required: bool) -> list:
     """Validators of text printed on every certificate: text rules and no markup."""
+    # a file posted in place of the text is refused before these (core.formdata)
     return [
-        TextOnly(),
         *text_rules(max_length, required=required),
         NoMarkup(TITLE_MARKUP, _l("This text is printed on certificates: it cannot contain "
                                   "< > { } or HTML entities.")),
@@ -47,7 +32,7 @@ def printed_rules(max_length: int, required: bool) -> list:
 
 def signatory_name_rules(script: str) -> list:
     """Validators of a signatory's name in one language: a person's name in its script."""
-    return [TextOnly(), *text_rules(SIGNATORY_NAME_MAX, required=True), PersonName(),
+    return [*text_rules(SIGNATORY_NAME_MAX, required=True), PersonName(),
             Script(script)]
 
 

@@ -19,17 +19,34 @@ TEXT_READING = (fields.StringField, fields.IntegerField, fields.DecimalField, fi
                 fields.SelectMultipleField, fields.BooleanField)
 
 
+#: the message a field gets for a file in place of its text
+FILE_REFUSED = _l("This field takes text, not a file.")
+
+
 def _guarded(original):
     def process_formdata(self, valuelist):
         if any(not isinstance(value, str) for value in valuelist or ()):
-            # empty text for the validators that follow, which then say what they say too
+            # empty for the validators that follow and for the page shown again: a file cannot
+            # be shown back. Optional() would clear the message below, so post_validate puts
+            # it back.
             self.data = "" if isinstance(self, fields.StringField) else None
-            self.raw_data = []  # re-rendered empty: a file cannot be shown back
-            raise ValueError(_l("This field takes text, not a file."))
+            self.raw_data = []
+            self.file_refused = True
+            raise ValueError(FILE_REFUSED)
         return original(self, valuelist)
 
     process_formdata.guarded = True
     return process_formdata
+
+
+def _post_validate(self, form, validation_stopped):
+    """After the validators: a field that got a file says so, and only that."""
+    if getattr(self, "file_refused", False):
+        self.errors = [FILE_REFUSED]
+    return _base_post_validate(self, form, validation_stopped)
+
+
+_base_post_validate = fields.Field.post_validate
 
 
 def install() -> None:
@@ -38,3 +55,5 @@ def install() -> None:
         method = cls.__dict__.get("process_formdata")
         if method is not None and not getattr(method, "guarded", False):
             cls.process_formdata = _guarded(method)
+    if fields.Field.post_validate is not _post_validate:
+        fields.Field.post_validate = _post_validate

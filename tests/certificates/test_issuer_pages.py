@@ -453,7 +453,7 @@ def test_a_text_field_posted_as_a_file_gets_a_message(client, admin, url, fillin
 
     assert response.status_code == 400
     page = _page(response)
-    assert "a file cannot go in this field" in page
+    assert "This field takes text, not a file." in page
     assert "FileStorage" not in page
     assert _signatory(R.RECTOR) is None and _organisation_state() == before
 
