@@ -37,6 +37,9 @@ bp = Blueprint("certificates", __name__)
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 VERIFY_ENDPOINTS = frozenset({"certificates.verify", "certificates.verify_code",
                               "certificates.verify_json"})
+#: a certificate's status as the page, the JSON and the README say it
+PUBLIC_STATUS = {CertificateStatus.ISSUED: "valid", CertificateStatus.REVOKED: "revoked",
+                 CertificateStatus.SUPERSEDED: "superseded"}
 #: a registry number as typed: IE-2026-0001, any case, spaces around
 NUMBER_PATTERN = re.compile(r"[A-Za-z0-9]{1,10}-\d{4}-\d{1,6}")
 
@@ -155,7 +158,8 @@ def public_record(certificate: Certificate) -> dict:
     replaced_by, replaces = certificate.replaced_by, certificate.replaces
     return {
         "registry_number": certificate.registry_number,
-        "status": certificate.status.value,
+        # one vocabulary with the page and the registry: valid, revoked, superseded
+        "status": PUBLIC_STATUS[certificate.status],
         "valid": certificate.status == CertificateStatus.ISSUED,
         "issued_at": certificate.issued_at.isoformat(),
         "revoked_at": certificate.revoked_at.isoformat() if certificate.revoked_at else None,

@@ -68,7 +68,7 @@ def test_the_json_gives_the_same_record(client, certificate):
 
     assert response.status_code == 200 and response.is_json
     record = response.get_json()
-    assert record["status"] == "issued" and record["valid"] is True
+    assert record["status"] == "valid" and record["valid"] is True
     assert record["certificate"] == certificate.snapshot
     assert record["pdf_sha256"] == certificate.pdf_sha256
     assert record["verify_url"] == services.verify_url(certificate.verification_code)
