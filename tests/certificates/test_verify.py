@@ -147,3 +147,17 @@ def test_verification_pages_ask_search_engines_not_to_index(client, certificate)
     for url in ("/verify", f"/verify/{certificate.verification_code}",
                 f"/verify/{certificate.verification_code}.json"):
         assert "noindex" in client.get(url).headers.get("X-Robots-Tag", ""), url
+
+
+def test_the_subtitle_names_each_title_once_the_readers_language_first(client, certificate):
+    import re
+
+    titles = {"en": "Certificate of advanced training",
+              "ru": "Удостоверение о повышении квалификации", "zh": "进修结业证书"}
+    for language in ("en", "zh", "ru"):
+        page = client.get(f"/verify/{certificate.verification_code}",
+                          headers={"Accept-Language": language}).get_data(as_text=True)
+        subtitle = re.search(r'<p class="meta">(.*?)</p>', page, re.S).group(1)
+        shown = re.findall(r"<span lang=\"[^\"]+\">([^<]+)</span>", subtitle)
+        assert shown[0] == titles[language]
+        assert sorted(shown) == sorted(titles.values())  # each once
