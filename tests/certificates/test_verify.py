@@ -161,3 +161,18 @@ def test_the_subtitle_names_each_title_once_the_readers_language_first(client, c
         shown = re.findall(r"<span lang=\"[^\"]+\">([^<]+)</span>", subtitle)
         assert shown[0] == titles[language]
         assert sorted(shown) == sorted(titles.values())  # each once
+
+
+def test_the_teachers_certificates_page_names_the_programme_in_their_language_first(
+        client, login_as, db):
+    from course_portal.certificates import services
+    from tests.certificates.helpers import make_completed, make_finished_intake
+
+    teacher = login_as("teacher", locale="ru")
+    services.issue_certificate(make_completed(make_finished_intake(), teacher=teacher), None)
+    db.session.commit()
+
+    page = client.get("/certificates").get_data(as_text=True)
+    heading = page[page.index("<h2>"):page.index("</h2>")]
+    assert heading.index("Инвестиционная экосистема") < heading.index("Investment Ecosystem")
+    assert heading.index("Investment Ecosystem") < heading.index("投资生态系统")
