@@ -23,7 +23,7 @@ def test_catalog_lists_published_programs_with_hours(client, db):
 
 
 def test_catalog_names_the_accepting_intake_that_closes_first(client, db):
-    from course_portal.catalog.services import portal_today
+    from course_portal.core.clock import portal_today
 
     today = portal_today()
     program = factories.make_program(code="IE", title_en="Investment Ecosystem")

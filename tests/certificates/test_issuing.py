@@ -8,11 +8,11 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from course_portal.catalog.services import portal_today
 from course_portal.certificates import services
 from course_portal.certificates.models import CertificateStatus
 from course_portal.certificates.pdf import CertificateRenderError
 from course_portal.certificates.services import CertificateRefused
+from course_portal.core.clock import portal_today
 from course_portal.extensions import db
 from tests import factories
 from tests.certificates.helpers import (

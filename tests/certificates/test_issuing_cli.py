@@ -147,7 +147,7 @@ def test_bulk_issuing_on_redis_waits_for_the_worker(make_app, redis_url, tmp_pat
 def test_issue_from_the_command_line_refuses_before_the_last_day_and_says_why(app):
     from datetime import timedelta
 
-    from course_portal.catalog.services import portal_today
+    from course_portal.core.clock import portal_today
 
     intake = make_finished_intake()
     intake.ends_on = portal_today() + timedelta(days=3)
@@ -165,9 +165,9 @@ def test_issue_from_the_command_line_refuses_before_the_last_day_and_says_why(ap
 def test_export_frdo_writes_the_period_as_the_registers_template(app, tmp_path):
     from openpyxl import load_workbook
 
-    from course_portal.catalog.services import portal_today
     from course_portal.certificates import services
     from course_portal.certificates.frdo import FRDO_COLUMNS
+    from course_portal.core.clock import portal_today
 
     intake = make_finished_intake()
     certificate = services.issue_certificate(make_completed(intake), None)

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 
 from course_portal.accounts.models import User
-from course_portal.catalog.services import portal_today
 from course_portal.certificates import services
 from course_portal.certificates.models import Certificate
 from course_portal.certificates.pdf import CertificateRenderError
+from course_portal.core.clock import portal_today
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db
 from tests import factories

@@ -28,11 +28,11 @@ from pypdf import PdfReader
 from sqlalchemy import select
 
 from course_portal.catalog.models import Institute, PartnerUniversity
-from course_portal.catalog.services import portal_today
 from course_portal.certificates import issuer, pdf, services
 from course_portal.certificates.models import Certificate, SignatoryRole
 from course_portal.certificates.snapshot import study_form_words
 from course_portal.certificates.specimen import specimen_snapshot
+from course_portal.core.clock import portal_today
 from course_portal.extensions import db
 from course_portal.progress.models import ModuleResult
 from tests import factories

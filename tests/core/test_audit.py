@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from course_portal.catalog import intakes as catalog_intakes
 from course_portal.catalog import services as catalog
-from course_portal.catalog.services import portal_today
 from course_portal.certificates import services as certificates
 from course_portal.core.audit import AuditEvent
+from course_portal.core.clock import portal_today
 from course_portal.enrollment import services as enrollment
 from course_portal.enrollment.errors import EnrollmentError
 from course_portal.extensions import db as _db

@@ -8,8 +8,8 @@ from werkzeug.security import check_password_hash
 
 from course_portal.accounts.models import Role, TeacherProfile, User
 from course_portal.catalog.models import Institute, Intake, Module, PartnerUniversity, Program
-from course_portal.catalog.services import portal_today
 from course_portal.certificates.models import Certificate, CertificateStatus, RegistryCounter
+from course_portal.core.clock import portal_today
 from course_portal.core.outbox import OutboxMessage
 from course_portal.enrollment.models import Application, ApplicationEvent, Document
 from course_portal.ops import demo, demo_progress
