@@ -100,6 +100,9 @@ EXPORT_COLUMNS = (
     (_l("Program"), lambda c: c.snapshot.get("program_title_ru", "")),
     (_l("Program (English)"), lambda c: c.snapshot.get("program_title_en", "")),
     (_l("Hours"), lambda c: c.snapshot.get("hours", "")),
+    (_l("The hours printed are"), lambda c: str(
+        _l("the programme's volume") if int(c.snapshot.get("layout_version", 1)) >= 2
+        else _l("the hours credited to the teacher"))),
     (_l("Starts on"), lambda c: c.snapshot.get("starts_on", "")),
     (_l("Ends on"), lambda c: c.snapshot.get("ends_on", "")),
     (_l("Result"), lambda c: c.snapshot.get("result", "")),

@@ -273,6 +273,25 @@ def check_steps() -> Check:
     return Check("timed steps", WARN, f"overdue: {names}", hint)
 
 
+def check_signatories() -> Check:
+    """Every published programme's certificates have their signatories (certificates.issuer)."""
+    from course_portal.catalog.models import Program
+    from course_portal.certificates import issuer
+
+    try:
+        programs = list(db.session.scalars(select(Program).where(Program.is_published.is_(True))))
+        missing = [program.code for program in programs if issuer.gaps(program)]
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        return Check("signatories", WARN, f"cannot read them: {type(exc).__name__}",
+                     "fix the database and migrations first")
+    if not missing:
+        return Check("signatories", OK, f"set for {len(programs)} published programmes")
+    return Check("signatories", WARN, f"certificates of {', '.join(missing)} cannot be signed yet",
+                 "an admin sets the rector, the secretary and each institute's director at "
+                 "/certificates/issuer")
+
+
 def run_checks(
     finder: LibraryFinder | None = None, font_lister: FontLister | None = None
 ) -> list[Check]:
@@ -288,6 +307,7 @@ def run_checks(
         check_redis(),
         check_outbox(),
         check_steps(),
+        check_signatories(),
     ]
     db.session.rollback()
     return checks

@@ -5,7 +5,9 @@ from sqlalchemy import create_engine, text
 
 from course_portal.core.outbox import OutboxMessage
 from course_portal.db import utcnow
+from course_portal.extensions import db
 from course_portal.ops import doctor
+from tests import factories
 
 
 def _doctor(app):
@@ -169,3 +171,15 @@ def test_outbox_warns_about_failed_and_stale_messages(app, db, fields, expected)
     assert line.startswith("WARN")
     assert expected in line
     assert result.exit_code == 0
+
+
+def test_doctor_warns_while_a_programmes_certificates_have_nobody_to_sign(app):
+    from course_portal.ops.doctor import check_signatories
+
+    program = factories.make_program(code="SG")
+    db.session.commit()
+    check = check_signatories()
+    assert check.status == "WARN" and "SG" in check.detail and "/certificates/issuer" in check.hint
+    factories.make_signatories(program)
+    db.session.commit()
+    assert check_signatories().status == "OK"
