@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from datetime import date, datetime
 from functools import wraps
 from urllib.parse import urlsplit
 
 from flask import current_app, request
-from flask_babel import format_date, format_datetime
+from flask_babel import format_date, format_datetime, format_decimal, ngettext
+from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 from wtforms.fields.choices import SelectChoice
@@ -77,11 +79,33 @@ def _log_refused_token() -> None:
         log_csrf_failure(error.args[0] if error.args else "refused")
 
 
+#: the "г." that closes a Russian date, after a space or a narrow no-break space
+RUSSIAN_YEAR_MARK = re.compile(r"[\s\u00a0\u202f]г\.$")
+
+
 def _format_day(value: date | str | None, style: str = "medium") -> str:
     """A date in the reader's format; ISO strings (frozen certificate snapshots) too."""
     if isinstance(value, str):
         value = date.fromisoformat(value) if value else None
-    return format_date(value, style) if value else ""
+    if not value:
+        return ""
+    text = format_date(value, style)
+    # Russian dates end in "г." (3 мар. 2027 г.): a sentence ending in a date would read
+    # "г.."; the year needs no abbreviation after it
+    if current_language() == "ru":
+        text = RUSSIAN_YEAR_MARK.sub("", text)
+    return text
+
+
+def _format_size(size: int | None) -> str:
+    """A file's size in the reader's language: 850 KB, 12,3 МБ, 120 字节."""
+    if size is None:
+        return ""
+    if size < 1024:
+        return ngettext("%(num)d byte", "%(num)d bytes", size)
+    if size < 1024 * 1024:
+        return _("%(size)s KB", size=format_decimal(round(size / 1024), "#,##0"))
+    return _("%(size)s MB", size=format_decimal(size / (1024 * 1024), "#,##0.0"))
 
 
 def _format_moment(value: datetime | None, style: str = "medium") -> str:
@@ -91,6 +115,8 @@ def _format_moment(value: datetime | None, style: str = "medium") -> str:
 def init_app(app) -> None:
     """Template globals, filters and response headers."""
     app.jinja_env.filters["day"] = _format_day
+    # Jinja's own says "Bytes" and "kB" in English on every page
+    app.jinja_env.filters["filesizeformat"] = _format_size
     app.jinja_env.filters["moment"] = _format_moment
     app.jinja_env.filters["person_name"] = person_name
     app.jinja_env.filters["deadline"] = deadline_text

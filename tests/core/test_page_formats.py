@@ -1,0 +1,27 @@
+"""Sizes and dates as each language writes them, never Jinja's English."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from flask_babel import force_locale
+
+from course_portal.core.web import _format_day, _format_size
+
+
+def test_file_sizes_are_in_the_readers_language(app):
+    with app.test_request_context(), force_locale("ru"):
+        assert _format_size(850 * 1024) == "850 КБ"
+        assert "байт" in _format_size(120)
+    with app.test_request_context(), force_locale("zh"):
+        assert "字节" in _format_size(120)
+    with app.test_request_context(), force_locale("en"):
+        assert _format_size(12 * 1024 * 1024 + 300 * 1024) == "12.3 MB"
+        assert "Bytes" not in _format_size(1)
+
+
+def test_a_russian_date_ends_without_a_stray_abbreviation(app):
+    with app.test_request_context(), force_locale("ru"):
+        shown = _format_day(date(2027, 3, 3))
+        assert shown.startswith("3 мар") and not shown.endswith(".")
+        assert f"Набор закрывается {shown}." .count("..") == 0
