@@ -86,6 +86,7 @@ def register_extensions(app: Flask) -> None:
 def register_blueprints(app: Flask) -> None:
     """One blueprint per feature."""
     from course_portal.accounts.views import bp as accounts_bp
+    from course_portal.calendar.views import bp as calendar_bp
     from course_portal.catalog.views import bp as catalog_bp
     from course_portal.certificates.views import bp as certificates_bp
     from course_portal.core.errors import init_app as init_errors
@@ -103,6 +104,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(progress_bp)
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(partners_bp)
+    app.register_blueprint(calendar_bp)
     init_errors(app)
 
 

@@ -109,6 +109,9 @@ class Defaults:
     BATCH_STALL_SECONDS = 120
     #: requests per client address to the public verification pages
     VERIFY_RATE_LIMIT = "30 per minute"
+    #: requests per client address to the calendar feeds (private and public together); a
+    #: university's teachers may share one address, and each phone refreshes every few hours
+    CALENDAR_RATE_LIMIT = "60 per minute"
     #: the busiest pages are kept rendered this long at most (and only while no row has
     #: changed since); 0 renders every request
     PAGE_CACHE_SECONDS = 60

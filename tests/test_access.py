@@ -26,6 +26,8 @@ PUBLIC_ENDPOINTS = {
     "accounts.reset_request",
     "accounts.reset_sent",
     "accounts.set_language",
+    "calendar.feed",
+    "calendar.intake",
     "catalog.index",
     "certificates.verify",
     "certificates.verify_code",

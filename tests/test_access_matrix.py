@@ -112,6 +112,10 @@ EXPECTED: dict[str, dict] = {
     "accounts.set_language": EVERYONE,
     "accounts.two_factor_settings": TWO_STEP,
     "accounts.two_factor_setup": TWO_STEP,
+    # a private feed whose token is in the address, like an emailed link
+    "calendar.feed": UNKNOWN_TOKEN,
+    "calendar.intake": EVERYONE,
+    "calendar.reset": TEACHERS_ONLY,
     "catalog.index": EVERYONE,
     "catalog.manage_intake": STAFF_ONLY,
     "catalog.manage_intake_new": STAFF_ONLY,

@@ -20,4 +20,5 @@ ACCOUNT_ACTIONS = {
     "user.email_confirmed": _l("Email address confirmed"),
     "user.disabled": _l("Account disabled"),
     "profile.name_ru_set": _l("Cyrillic name set by a coordinator"),
+    "calendar.token_reset": _l("Calendar feed given a new address"),
 }

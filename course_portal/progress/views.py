@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from course_portal.accounts.models import Role
+from course_portal.calendar.views import subscribe_context
 from course_portal.catalog.models import Intake
 from course_portal.core.clock import portal_today
 from course_portal.core.i18n import current_language
@@ -107,7 +108,11 @@ def mine():
         .order_by(Application.id.desc())
     ))
     courses = [progress_context(application) for application in applications]
-    return render_template("progress/mine.html", courses=courses)
+    had_feed = current_user.calendar_token is not None
+    calendar = subscribe_context(current_user._get_current_object())
+    if not had_feed:
+        db.session.commit()  # the feed's token, made once, on the teacher's first visit
+    return render_template("progress/mine.html", courses=courses, **calendar)
 
 
 @bp.get("/progress/<int:application_id>")

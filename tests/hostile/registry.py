@@ -252,4 +252,5 @@ EXCLUDED = {
     "progress.close_intake": "a confirmation button, no fields",
     "certificates.resume_batch": "a button, no fields",
     "partners.disable": "a confirmation button, no fields",
+    "calendar.reset": "a button, no fields",
 }
