@@ -35,6 +35,7 @@ from course_portal.catalog.services import (
     CAPACITY_MAX,
     CODE_MAX,
     CODE_PATTERN,
+    CONFIRM_WITHIN_DAYS_MAX,
     DESCRIPTION_MAX,
     DURATION_MONTHS,
     INTAKE_TITLE_MAX,
@@ -241,6 +242,10 @@ class IntakeForm(FlaskForm):
     delivery = SelectField(
         _l("How it is taught"), choices=options_of(mode_choices), coerce=StudyMode,
         default=StudyMode.ONLINE.value,
+    )
+    confirm_within_days = IntegerField(
+        _l("Days to confirm a seat (empty: no confirmation)"),
+        validators=[Optional(), NumberRange(1, CONFIRM_WITHIN_DAYS_MAX)],
     )
     quotas = FieldList(FormField(QuotaRowForm), max_entries=PARTNERS_MAX)
     submit = SubmitField(_l("Save the intake"))

@@ -20,6 +20,7 @@ from course_portal.catalog.errors import CatalogError
 from course_portal.catalog.models import Intake, PartnerUniversity, Program
 from course_portal.catalog.services import (
     CAPACITY_MAX,
+    CONFIRM_WITHIN_DAYS_MAX,
     INTAKE_FIELDS,
     INTAKE_TITLE_MAX,
     _text_problems,
@@ -171,6 +172,11 @@ def _intake_problems(program: Program, intake: Intake | None, values: dict) -> d
         errors["capacity"] = [_l("From 0 to %(num)d seats.", num=CAPACITY_MAX)]
     elif intake is not None and capacity < intake.seats_taken:
         errors["capacity"] = [_capacity_message(intake.seats_taken)]
+    # None: approved teachers are not asked to confirm (deadlines already set stay as they are)
+    days = values["confirm_within_days"]
+    if days is not None and (not isinstance(days, int) or not 1 <= days <= CONFIRM_WITHIN_DAYS_MAX):
+        errors["confirm_within_days"] = [
+            _l("From 1 to %(num)d days, or leave it empty.", num=CONFIRM_WITHIN_DAYS_MAX)]
     return errors
 
 

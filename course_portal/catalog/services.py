@@ -124,6 +124,8 @@ INTAKE_TITLE_MAX = 200
 DURATION_MONTHS = (1, 12)
 MODULE_HOURS = (1, 200)
 CAPACITY_MAX = 10000
+#: the most days an intake may give an approved teacher to confirm the seat
+CONFIRM_WITHIN_DAYS_MAX = 60
 LANGUAGES = ("en", "zh", "ru")
 
 #: what save_program takes besides the program and the actor
@@ -134,7 +136,7 @@ PROGRAM_FIELDS = (
 #: what save_intake takes besides the program, the intake, the quotas and the actor
 INTAKE_FIELDS = (
     "title", "starts_on", "ends_on", "applications_open_on", "applications_close_on",
-    "capacity", "is_open", "study_form", "delivery",
+    "capacity", "is_open", "study_form", "delivery", "confirm_within_days",
 )
 
 

@@ -31,6 +31,8 @@ ACTION_GROUPS: tuple[tuple[Any, dict[str, Any]], ...] = (
         "application.waitlisted": _l("Application put on the waiting list"),
         "application.rejected": _l("Application rejected"),
         "application.withdrawn": _l("Application withdrawn"),
+        "application.seat_confirmed": _l("Seat confirmed by the teacher"),
+        "application.confirmation_extended": _l("Deadline to confirm a seat extended"),
         "application.enrolled": _l("Teacher enrolled"),
         "application.completed": _l("Teacher completed the program"),
         "application.not_completed": _l("Teacher did not complete the program"),

@@ -71,6 +71,10 @@ class Step:
 
 #: every timed step of the portal, in the order a tick runs them
 STEPS: tuple[Step, ...] = (
+    # before the enrolment: on an intake's first day the seats not confirmed are released first
+    Step("enrollment.release_unconfirmed", timedelta(minutes=15),
+         "course_portal.enrollment.confirmation.release_expired",
+         _l("Release the seats not confirmed by their last day; the waiting list moves up")),
     Step("enrollment.enroll_started", timedelta(minutes=5),
          "course_portal.enrollment.services.enroll_all_started",
          _l("Enrol the approved teachers of intakes that have started")),

@@ -88,3 +88,9 @@ class WithdrawForm(FlaskForm):
     """The confirmation of a withdrawal: only the CSRF token and the button."""
 
     confirm = SubmitField(_l("Yes, withdraw"))
+
+
+class ConfirmSeatForm(FlaskForm):
+    """The teacher takes part: only the CSRF token and one button."""
+
+    confirm = SubmitField(_l("Confirm my seat"))

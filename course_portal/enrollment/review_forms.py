@@ -7,6 +7,7 @@ import re
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
+    DateField,
     Form,
     HiddenField,
     IntegerField,
@@ -16,7 +17,14 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import Length, NumberRange, Optional, ValidationError
+from wtforms.validators import (
+    DataRequired,
+    InputRequired,
+    Length,
+    NumberRange,
+    Optional,
+    ValidationError,
+)
 
 from course_portal.accounts.forms import optional_id
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
@@ -176,3 +184,18 @@ class DecisionForm(DecisionButtons, FlaskForm):
     approve = SubmitField(_l("Approve"))
     waitlist = SubmitField(_l("Put on the waiting list"))
     reject = SubmitField(_l("Reject"))
+
+
+class ExtendConfirmationForm(FlaskForm):
+    """A new last day for one approved teacher to confirm the seat, and why (posted with the
+    prefix "extend", beside the decision form on the same page)."""
+
+    until = DateField(_l("New last day to confirm"),
+                      validators=[InputRequired(_l("Give the new last day to confirm."))])
+    reason = TextAreaField(
+        _l("Reason (kept in the audit log)"),
+        filters=[normalize_multiline],
+        validators=[DataRequired(_l("Give the reason for the new deadline.")),
+                    Length(max=REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
+    )
+    submit = SubmitField(_l("Set the new deadline"))

@@ -29,7 +29,7 @@ from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
-from course_portal.enrollment import queue, queue_export, seats, services
+from course_portal.enrollment import confirmation, queue, queue_export, seats, services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
 from course_portal.enrollment.loaders import get_application_or_404
 from course_portal.enrollment.models import (
@@ -41,6 +41,7 @@ from course_portal.enrollment.models import (
 from course_portal.enrollment.review_forms import (
     BulkDecisionForm,
     DecisionForm,
+    ExtendConfirmationForm,
     QueueFilterForm,
     fill_filter_choices,
 )
@@ -180,7 +181,8 @@ def document_url(document: Document) -> str | None:
     return None
 
 
-def _render_application(application: Application, form: DecisionForm, status: int = 200):
+def _render_application(application: Application, form: DecisionForm, status: int = 200,
+                        extend_form: ExtendConfirmationForm | None = None):
     profile = application.teacher.profile
     partner_id = profile.partner_university_id if profile is not None else None
     allowed = services.allowed_targets(application)
@@ -197,6 +199,11 @@ def _render_application(application: Application, form: DecisionForm, status: in
         status_name=queue.status_name,
         status_label=services.status_label,
         funding_name=queue.funding_name,
+        # the seat's confirmation deadline: its extensions and the form to move it
+        extend_form=extend_form or ExtendConfirmationForm(
+            prefix="extend", formdata=None, until=application.confirm_by),
+        extensions=(confirmation.extensions_of(application) if application.confirm_by
+                    else []),
     ), status
 
 

@@ -98,6 +98,8 @@ def allowed_targets(application: Application) -> frozenset[ApplicationStatus]:
 
 def _check_actor(application: Application, to: ApplicationStatus, actor: User | None) -> None:
     """The teacher moves their own application to submitted or withdrawn; staff decide the rest."""
+    if actor is None and to == S.WITHDRAWN and application.status == S.APPROVED:
+        return  # the portal releases a seat not confirmed in time (enrollment.confirmation)
     if to in TEACHER_TARGETS:
         if actor is None or actor.id != application.teacher_id:
             raise TransitionRefused(
@@ -180,6 +182,12 @@ def transition(
         values.update(decided_at=now, reason=reason)
     if to == S.WAITLISTED:
         values["waitlisted_at"] = now
+    if to == S.APPROVED:
+        # imported here: confirmation imports this module
+        from course_portal.enrollment.confirmation import deadline_for
+
+        # the last day to confirm the seat, when the intake asks for it (else None)
+        values.update(confirm_by=deadline_for(application.intake), confirmed_at=None)
     # compare-and-set: of two coordinators deciding the same application, one wins
     result = db.session.execute(
         update(Application)
@@ -349,12 +357,17 @@ def bulk_decide(
 
 
 def enroll_started(intake: Intake) -> list[Application]:
-    """Enroll every approved teacher of an intake that has started; returns those enrolled."""
+    """Enroll every approved teacher of an intake that has started; returns those enrolled.
+
+    A seat still to confirm (enrollment.confirmation) waits: it is enrolled once confirmed, or
+    released when its last day has ended.
+    """
     if intake.starts_on > portal_today():
         return []
     approved = db.session.scalars(
         select(Application)
-        .where(Application.intake_id == intake.id, Application.status == S.APPROVED)
+        .where(Application.intake_id == intake.id, Application.status == S.APPROVED,
+               or_(Application.confirm_by.is_(None), Application.confirmed_at.is_not(None)))
         .order_by(Application.id)
     ).all()
     enrolled = []

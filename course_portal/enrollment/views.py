@@ -43,8 +43,9 @@ log = logging.getLogger(__name__)
 S = ApplicationStatus
 #: the coordinators' page of an application, when the review pages provide it
 REVIEW_ENDPOINT = "enrollment.review_application"
-#: statuses whose history row shows the coordinator's reason to the teacher
-REASON_SHOWN = frozenset({S.REJECTED, S.WAITLISTED})
+#: statuses whose history row shows its reason to the teacher (a withdrawal has one only when
+#: the portal released a seat that was not confirmed in time)
+REASON_SHOWN = frozenset({S.REJECTED, S.WAITLISTED, S.WITHDRAWN})
 
 
 @bp.context_processor
@@ -310,5 +311,5 @@ def document(document_id: int):
     return response
 
 
-# the coordinators' review pages live on the same blueprint
-from course_portal.enrollment import review_views  # noqa: E402,F401
+# the coordinators' review pages, and the confirmation of a seat, live on the same blueprint
+from course_portal.enrollment import confirmation_views, review_views  # noqa: E402,F401

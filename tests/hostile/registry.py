@@ -144,6 +144,12 @@ FORMS: list[FormSpec] = [
         shown=lambda env: f"/review/applications/{env.rows['application'].id}",
     ),
     FormSpec(
+        "enrollment.review_extend_confirmation", "coordinator", work.extend_setup,
+        work.extend_baseline, {"extend-reason": MULTI, "extend-until": DATE},
+        stored=work.extend_stored,
+        shown=lambda env: f"/review/applications/{env.rows['application'].id}",
+    ),
+    FormSpec(
         "certificates.revoke", "coordinator",
         lambda role: work.certificate_setup(role, "/certificates/manage/certificates/{id}/revoke"),
         lambda env: {"revoke-reason": "Issued by mistake."}, {"revoke-reason": REASON},
@@ -249,6 +255,7 @@ EXCLUDED = {
     # checkboxes of certificate ids: anything but the listed ids is ignored (its own tests)
     "certificates.credited_hours": "checkboxes of listed ids, no text",
     "enrollment.withdraw": "a confirmation button, no fields",
+    "enrollment.confirm_seat": "a button, no fields (tests/enrollment/test_confirmation.py)",
     "progress.close_intake": "a confirmation button, no fields",
     "certificates.resume_batch": "a button, no fields",
     "partners.disable": "a confirmation button, no fields",

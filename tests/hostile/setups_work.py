@@ -86,6 +86,37 @@ def queue_get_setup(role):
     return Env(url="/review", user=make_role(role))
 
 
+def extend_setup(role):
+    """An approved teacher with two days left to confirm the seat; the coordinator extends."""
+    from course_portal.core.clock import portal_today
+
+    coordinator = make_role(role)
+    today = portal_today()
+    intake = factories.make_intake(factories.make_program(code=new_code()), today=today,
+                                   confirm_within_days=3)
+    application = commit(factories.make_application(
+        intake=intake, status="approved", confirm_by=today + timedelta(days=2)))
+    return Env(url=f"/review/applications/{application.id}/confirmation", user=coordinator,
+               rows={"application": application})
+
+
+def extend_baseline(env: Env) -> dict:
+    from course_portal.core.clock import portal_today
+
+    return {"extend-until": (portal_today() + timedelta(days=6)).isoformat(),
+            "extend-reason": "Her visa appointment moved to next week."}
+
+
+def extend_stored(env: Env, name: str):
+    from course_portal.core.audit import AuditEvent
+
+    db.session.expire_all()
+    event = db.session.scalar(select(AuditEvent).where(
+        AuditEvent.action == "application.confirmation_extended",
+        AuditEvent.object_id == env.rows["application"].id).order_by(AuditEvent.id.desc()))
+    return event.details["reason"] if event is not None else None
+
+
 # --- certificates -----------------------------------------------------------------------------
 
 #: a certificate's PDF, rendered once: the reasons typed here are not printed on it, and
