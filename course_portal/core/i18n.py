@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import current_app, has_request_context, request, session
+from flask.globals import _cv_app
 from flask_babel import get_locale
 from flask_login import current_user
 
@@ -26,8 +27,15 @@ def select_locale() -> str:
 
 
 def current_language() -> str:
-    """en, zh or ru, for the request being served."""
-    locale = get_locale()
+    """en, zh or ru, for the request being served (or the locale forced for an email).
+
+    Read straight from where Flask-Babel keeps the chosen locale (g._flask_babel, which
+    force_locale also sets) before asking get_locale(): a roster page asks about a thousand
+    times, and each get_locale() walks three context-local proxies.
+    """
+    context = _cv_app.get(None)
+    babel = getattr(context.g, "_flask_babel", None) if context is not None else None
+    locale = getattr(babel, "babel_locale", None) or get_locale()
     return locale.language if locale is not None else "en"
 
 

@@ -18,9 +18,9 @@ from course_portal.core.web import form_view
 from course_portal.enrollment import services as enrollment_services
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db
-from course_portal.progress import csv_import, forms, grid, records, services
+from course_portal.progress import csv_import, forms, grid, records, roster_cells, services
 from course_portal.progress.errors import ProgressError
-from course_portal.progress.views import FOLLOWED, bp, progress_context
+from course_portal.progress.views import FOLLOWED, OUTCOME_LABELS, bp, progress_context
 
 #: the first letter of a grid cell's name: hours, result, final result, final score
 CELL_PREFIXES = ("h-", "r-", "f-", "s-")
@@ -101,13 +101,16 @@ def roster(intake_id: int):
             return redirect(_roster_url(intake, current))
     else:
         values.update({k: v for k, v in request.form.items() if k.startswith(CELL_PREFIXES)})
-    verdicts = {a.id: services.judge(current.data.ledger(a.id)) for a in current.applications}
+    verdicts = {a.id: services.judge(current.data.ledger(a.id), with_reasons=False)
+                for a in current.applications}
     return render_template(
         "progress/roster.html",
         intake=intake, roster=current, form=form, values=values, errors=errors,
         verdicts=verdicts, close_form=forms.CloseIntakeForm(),
         can_close=intake.ends_on <= portal_today(),
-        grid=grid, cells=_cell_labels(),
+        grid=grid, cells=_cell_labels(), module_cells=roster_cells.module_cells,
+        options=roster_cells.result_options(
+            {outcome.value: str(label) for outcome, label in OUTCOME_LABELS.items()}),
     )
 
 

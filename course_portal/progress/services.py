@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from datetime import date
 
 from flask_babel import gettext as _
@@ -17,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from course_portal.catalog.models import Intake, Module, Program
+from course_portal.core.i18n import current_language
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db
 from course_portal.progress.models import (
@@ -139,30 +141,38 @@ def build_ledger(
     )
 
 
-def judge(ledger: Ledger) -> Eligibility:
-    """Eligibility from a ledger: attendance reached, every module passed, final passed."""
+def judge(ledger: Ledger, with_reasons: bool = True) -> Eligibility:
+    """Eligibility from a ledger: attendance reached, every module passed, final passed.
+
+    with_reasons=False leaves Eligibility.reasons empty and translates nothing: a roster page
+    judges 50 teachers and shows only the result and the hours.
+    """
+    no_hours = ledger.hours_total == 0
+    short = not no_hours and not ledger.attendance_met
+    failed_modules = [line.position for line in ledger.lines if line.outcome == Outcome.FAILED]
+    pending_modules = [line.position for line in ledger.lines if line.outcome == Outcome.PENDING]
+    final_failed = ledger.final_outcome == Outcome.FAILED
+    final_pending = ledger.final_outcome == Outcome.PENDING
+    failed = bool(failed_modules) or final_failed
+    pending = bool(pending_modules) or final_pending
+    eligible = not (no_hours or short or failed or pending)
     reasons: list[str] = []
-    failed = pending = False
-    if ledger.hours_total == 0:
-        reasons.append(_("the program has no modules with hours"))
-    elif not ledger.attendance_met:
-        reasons.append(_("attendance %(share)d%% of %(required)d%% required",
-                         share=ledger.attendance_percent,
-                         required=ledger.min_attendance_percent))
-    for line in ledger.lines:
-        if line.outcome == Outcome.FAILED:
-            failed = True
-            reasons.append(_("module %(position)d not passed", position=line.position))
-        elif line.outcome == Outcome.PENDING:
-            pending = True
-            reasons.append(_("module %(position)d not assessed yet", position=line.position))
-    if ledger.final_outcome == Outcome.FAILED:
-        failed = True
-        reasons.append(_("final assessment not passed"))
-    elif ledger.final_outcome == Outcome.PENDING:
-        pending = True
-        reasons.append(_("final assessment not taken yet"))
-    eligible = not reasons
+    if with_reasons and not eligible:
+        if no_hours:
+            reasons.append(_("the program has no modules with hours"))
+        elif short:
+            reasons.append(_("attendance %(share)d%% of %(required)d%% required",
+                             share=ledger.attendance_percent,
+                             required=ledger.min_attendance_percent))
+        for line in ledger.lines:
+            if line.outcome == Outcome.FAILED:
+                reasons.append(_("module %(position)d not passed", position=line.position))
+            elif line.outcome == Outcome.PENDING:
+                reasons.append(_("module %(position)d not assessed yet", position=line.position))
+        if final_failed:
+            reasons.append(_("final assessment not passed"))
+        elif final_pending:
+            reasons.append(_("final assessment not taken yet"))
     if eligible:
         result = RESULT_PASSED
     elif failed or not pending:
@@ -228,6 +238,22 @@ class IntakeData:
     results: dict[tuple[int, int], ModuleResult]
     #: application id -> final assessment row
     finals: dict[int, FinalAssessment]
+    #: language -> the modules as ledgers take them (filled by _module_rows)
+    _titled: dict[str, list] = field(default_factory=dict, repr=False, compare=False)
+
+    def _module_rows(self) -> list[tuple[int, int, int, str]]:
+        """The modules as build_ledger takes them, titled once per language for every ledger
+        built from this data (a page's 50, or emails each in its reader's language)."""
+        language = current_language()
+        rows = self._titled.get(language)
+        if rows is None:
+            rows = self._titled[language] = [
+                (m.id, m.position, m.hours, m.t("title", language)) for m in self.modules]
+        return rows
+
+    @cached_property
+    def _dates(self) -> dict[int, tuple[date, date]]:
+        return {m: (s.starts_on, s.ends_on) for m, s in self.schedule.items()}
 
     def ledger(self, application_id: int) -> Ledger:
         """The ledger of one of the loaded applications."""
@@ -238,12 +264,12 @@ class IntakeData:
             if row is not None:
                 results[module.id] = (row.attended_hours, row.outcome)
         return build_ledger(
-            [(m.id, m.position, m.hours, m.t("title")) for m in self.modules],
+            self._module_rows(),
             results,
             final_outcome=final_outcome(self.rules, final),
             final_score=final.score if final is not None else None,
             min_attendance_percent=self.rules.min_attendance_percent,
-            schedule={m: (s.starts_on, s.ends_on) for m, s in self.schedule.items()},
+            schedule=self._dates,
         )
 
 

@@ -133,3 +133,15 @@ def test_any_typed_hours_are_a_valid_number_or_a_message(typed, module_hours):
     assert (value is None) != (message is None)
     if value is not None:
         assert 0 <= value <= module_hours
+
+
+@given(programs())
+def test_the_roster_s_quick_verdict_is_the_full_one_without_its_words(program):
+    """The roster judges without reasons; the result, the hours and eligibility never differ."""
+    ledger = ledger_of(program)
+    full, quick = judge(ledger), judge(ledger, with_reasons=False)
+
+    assert quick.reasons == []
+    assert (quick.eligible, quick.result, quick.hours_credited, quick.hours_total) == (
+        full.eligible, full.result, full.hours_credited, full.hours_total)
+    assert full.eligible == (full.reasons == [])
