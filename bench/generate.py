@@ -23,7 +23,15 @@ from sqlalchemy import MetaData, Table, func, insert, select, text
 
 from bench.sample_data import FAMILY_NAMES, GIVEN_CHARACTERS, INSTITUTES, PARTNERS, PROGRAMS
 from course_portal import create_app
-from course_portal.accounts.models import AcademicTitle, Role, TeacherProfile, User
+from course_portal.accounts.models import (
+    AcademicTitle,
+    EducationLevel,
+    Role,
+    Sex,
+    TeacherProfile,
+    User,
+)
+from course_portal.accounts.palladius import name_to_cyrillic
 from course_portal.accounts.pinyin import suggest
 from course_portal.catalog.models import (
     Institute,
@@ -33,10 +41,17 @@ from course_portal.catalog.models import (
     Program,
     StudyMode,
 )
-from course_portal.certificates.models import Certificate, CertificateStatus, RegistryCounter
+from course_portal.certificates.models import (
+    Certificate,
+    CertificateStatus,
+    RegistryCounter,
+    Signatory,
+    SignatoryRole,
+)
 from course_portal.certificates.pdf import CertificateSnapshot
 from course_portal.enrollment.models import Application, ApplicationStatus, FundingSource
 from course_portal.extensions import db
+from course_portal.ops.demo_issuer import SIGNATORIES
 from course_portal.progress.models import (
     AssessmentKind,
     FinalAssessment,
@@ -242,11 +257,26 @@ def _fill(result: Generated, rng: random.Random, scale: float, log) -> None:  # 
                           final_kind=AssessmentKind.PASS_FAIL, max_score=100, pass_mark=None,
                           **stamp))
 
+    # who signs: the rector and the secretary, and each institute's director (without them no
+    # certificate can be issued, and the issuing benchmark would find nothing to issue)
+    def signer(role, institute_id, values):
+        return {"authority_ru": "", "authority_en": "", "authority_zh": "", **values,
+                "role": role, "institute_id": institute_id,
+                "slot": Signatory.slot_for(role, institute_id), "signature_sha256": "", **stamp}
+
+    signers = [signer(role, None, values)
+               for role, institute, values in SIGNATORIES if institute is None]
+    director = next(values for role, institute, values in SIGNATORIES
+                    if role == SignatoryRole.DIRECTOR)
+    signers += [signer(SignatoryRole.DIRECTOR, i, director)
+                for i in range(1, len(INSTITUTES) + 1)]
+
     def catalog() -> int:
         n = insert_rows(PartnerUniversity.__table__, partners)
         n += insert_rows(Institute.__table__, institutes)
         n += insert_rows(Program.__table__, programs)
         n += insert_rows(Module.__table__, modules)
+        n += insert_rows(Signatory.__table__, signers)
         return n + insert_rows(ProgramRules.__table__, rules)
 
     _timed(result, "catalog", log, catalog)
@@ -300,7 +330,11 @@ def _fill(result: Generated, rng: random.Random, scale: float, log) -> None:  # 
                           display_name="", totp_secret=None, totp_enabled_at=None, **stamp))
         profiles.append(dict(
             id=n + 1, user_id=uid, family_name_zh=family, given_name_zh=given,
-            family_name_latin=family_latin, given_name_latin=given_latin, name_ru="",
+            family_name_latin=family_latin, given_name_latin=given_latin,
+            # what a certificate and the federal register need (certificates.requirements)
+            name_ru=name_to_cyrillic(family_latin, given_latin, family, given) or "",
+            sex=Sex.FEMALE if n % 2 else Sex.MALE, citizenship="CN",
+            education_level=EducationLevel.HIGHER,
             born_on=date(1965 + n % 30, 1 + n % 12, 1 + n % 28), partner_university_id=partner,
             department="外国语学院" if n % 3 else "经济管理学院", position="教师",
             academic_title=titles[n % len(titles)], phone=f"+86 138 {n:08d}",

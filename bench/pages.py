@@ -15,6 +15,7 @@ and the table shows each figure's median over the rounds, with the range of p99 
 
 from __future__ import annotations
 
+import gc
 import http.client
 import os
 import re
@@ -43,6 +44,9 @@ ROOT = Path(__file__).resolve().parent.parent
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 #: the bare endpoint, added only by bench/wsgi_app.py
 BARE_PATH = "/__bench/bare"
+#: the served app's settings that a bench run may change, also only in bench/wsgi_app.py
+SETTINGS_PATH = "/__bench/settings"
+SHOWN_SETTINGS = ("PAGE_CACHE_SECONDS", "REVIEW_DIGEST_DAYS", "ENV", "STEPS")
 CONNECTIONS = 16
 #: targets of issue 9, point 3
 TARGET_RATIO = 0.20
@@ -136,19 +140,39 @@ def percentile_ms(values: list[float], fraction: float) -> float:
     return ordered[min(int(fraction * len(ordered)), len(ordered) - 1)] * 1000
 
 
-def server_env(database_url: str, instance: str) -> dict[str, str]:
-    """The environment of the bench's gunicorn: production settings, plain HTTP, no mail."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("COURSE_PORTAL_")}
+#: settings the bench's server gets unless the operator's environment sets them: production,
+#: plain HTTP, no mail, and no per-address limit (the load comes from one address)
+SERVER_DEFAULTS = {
+    "COURSE_PORTAL_ENV": "production",
+    "COURSE_PORTAL_BASE_URL": "http://127.0.0.1",
+    "COURSE_PORTAL_HTTPS": "0",
+    "COURSE_PORTAL_OUTBOX_DISPATCH": "off",
+    "COURSE_PORTAL_VERIFY_RATE_LIMIT": "1000000 per minute",
+    "COURSE_PORTAL_CALENDAR_RATE_LIMIT": "1000000 per minute",
+    # the timed steps would write while pages are measured
+    "COURSE_PORTAL_STEPS": "off",
+}
+#: a kept page is never served: what every reader gets right after any write
+CACHE_OFF = {"COURSE_PORTAL_PAGE_CACHE_SECONDS": "0"}
+
+
+def server_env(database_url: str, instance: str,
+               settings: dict[str, str] | None = None) -> dict[str, str]:
+    """The environment of the bench's gunicorn.
+
+    The operator's COURSE_PORTAL_* settings reach the served app (`COURSE_PORTAL_X=… make
+    bench` measures the portal with X), over SERVER_DEFAULTS; then the run's own settings
+    (settings, e.g. CACHE_OFF); the database, instance folder and secret are always the
+    bench's, since it generates the data it measures.
+    """
+    env = dict(os.environ)
+    for name, value in SERVER_DEFAULTS.items():
+        env.setdefault(name, value)
+    env.update(settings or {})
     env.update({
-        "COURSE_PORTAL_ENV": "production",
         "COURSE_PORTAL_SECRET_KEY": "bench-" + os.urandom(24).hex(),
-        "COURSE_PORTAL_BASE_URL": "http://127.0.0.1",
         "COURSE_PORTAL_DATABASE_URL": database_url,
         "COURSE_PORTAL_INSTANCE_PATH": instance,
-        "COURSE_PORTAL_HTTPS": "0",
-        "COURSE_PORTAL_OUTBOX_DISPATCH": "off",
-        # the public page's per-address limit would answer 429 to a load from one address
-        "COURSE_PORTAL_VERIFY_RATE_LIMIT": "1000000 per minute",
     })
     return env
 
@@ -159,8 +183,7 @@ class Server:
     def __init__(self, database_url: str, workers: int, instance: str,
                  settings: dict[str, str] | None = None):
         self.port = free_port()
-        env = server_env(database_url, instance)
-        env.update(settings or {})
+        env = server_env(database_url, instance, settings)
         os.makedirs(instance, exist_ok=True)
         #: gunicorn's and the app's log, kept out of the table
         self.log_path = os.path.join(instance, "gunicorn.log")
@@ -325,6 +348,10 @@ def query_counts(database_url: str, data: Generated, pages: list[Page],
         "PAGE_CACHE_SECONDS": 0,
     })
     app.add_url_rule(BARE_PATH, "bench_bare", lambda: "ok")
+    # as gunicorn's master does before forking (deploy/gunicorn.conf.py): what start-up loaded
+    # is not walked again by each collection, so the figure is the served page's
+    gc.collect()
+    gc.freeze()
     counts: dict[str, int] = {}
     with app.app_context():
         users = {
@@ -394,63 +421,77 @@ def bench_pages() -> list[Row]:
     queries_small = query_counts(small_url, small, pages_for(small, has_dashboard))
 
     for workers in workers_list:
-        server = Server(database_url, workers, os.path.join(work, "instance"))
+        # the same pages with the kept-page cache on and off, side by side in the same rounds:
+        # a coordinator working the queue gets the uncached page after every write
+        servers = {}
         try:
-            rows += _measure_pages(server, data, pages, workers, seconds, rounds,
+            for mode, settings in (("cache on", {}), ("cache off", CACHE_OFF)):
+                servers[mode] = Server(database_url, workers,
+                                       os.path.join(work, f"instance-{workers}-{mode[6:]}"),
+                                       settings)
+            rows += _measure_pages(servers, data, pages, workers, seconds, rounds,
                                    queries_small, queries_big, in_process)
         finally:
-            server.stop()
+            for server in servers.values():
+                server.stop()
     if not has_dashboard:
         rows.append(Row("dashboard", "skipped: no /dashboard route yet"))
     shutil.rmtree(work, ignore_errors=True)
     return rows
 
 
-def _measure_pages(server: Server, data: Generated, pages: list[Page], workers: int,
-                   seconds: int, rounds: int, queries_small: dict[str, int],
+def _measure_pages(servers: dict[str, Server], data: Generated, pages: list[Page],
+                   workers: int, seconds: int, rounds: int, queries_small: dict[str, int],
                    queries_big: dict[str, int], in_process: dict[str, float]) -> list[Row]:
-    """Every page under wrk, in rounds (see the module); a row per page."""
-    cookies = {"teacher": server.login(data.teacher_email),
-               "coordinator": server.login(COORDINATOR_EMAIL)}
-    rows, served = [], []
+    """Every page under wrk on every server (cache on, cache off), in rounds (see the module):
+    in each round a page is measured on each server in turn, so both see the same machine."""
+    rows: list[Row] = []
+    cookies = {mode: {"teacher": server.login(data.teacher_email),
+                      "coordinator": server.login(COORDINATOR_EMAIL)}
+               for mode, server in servers.items()}
+    served = []
     for page in pages:
-        status = server.get(page.path, cookies.get(page.user, ""))[0]
-        if status == 200:
+        statuses = {mode: server.get(page.path, cookies[mode].get(page.user, ""))[0]
+                    for mode, server in servers.items()}
+        if all(status == 200 for status in statuses.values()):
             served.append(page)
         else:
-            rows.append(Row(f"{workers}w {page.name}", f"answered {status}", "200", False))
+            rows.append(Row(f"{workers}w {page.name}", f"answered {statuses}", "200", False))
     if not served or served[0].path != BARE_PATH:
         return rows + [Row(f"{workers}w pages", "not measured: the bare endpoint did not answer",
                            "200", False)]
-    results = {page.name: Rounds([], []) for page in served}
+    results = {(mode, page.name): Rounds([], []) for mode in servers for page in served}
     for _round in range(rounds):
-        bare = None
+        bare: dict[str, Measured] = {}
         for page in served:
-            if page.user:
-                # as a browser would: the session cookie of the last response, so a staff
-                # session's last-seen mark is as recent as a person's clicking keeps it
-                _status, headers, _body = server.get(page.path, cookies[page.user])
-                cookies[page.user] = _cookie(headers) or cookies[page.user]
-            m = run_wrk(server.url(page.path), cookies.get(page.user, ""), seconds)
-            bare = bare or m
-            results[page.name].measured.append(m)
-            results[page.name].bare.append(bare)
+            for mode, server in servers.items():
+                jar = cookies[mode]
+                if page.user:
+                    # as a browser would: the session cookie of the last response, so a staff
+                    # session's last-seen mark is as recent as a person's clicking keeps it
+                    _status, headers, _body = server.get(page.path, jar[page.user])
+                    jar[page.user] = _cookie(headers) or jar[page.user]
+                m = run_wrk(server.url(page.path), jar.get(page.user, ""), seconds)
+                bare.setdefault(mode, m)
+                results[(mode, page.name)].measured.append(m)
+                results[(mode, page.name)].bare.append(bare[mode])
     for page in served:
-        r = results[page.name]
-        q_small, q_big = queries_small.get(page.name), queries_big.get(page.name)
-        ok = (r.errors == 0 and r.p99_ms <= TARGET_P99_MS
-              and (page.path == BARE_PATH or r.ratio >= TARGET_RATIO)
-              and q_small == q_big)
-        low, high = r.p99_range
-        rows.append(Row(
-            f"{workers}w {page.name}",
-            f"{r.rps:7.0f} req/s  p50 {r.p50_ms:5.1f} ms  p99 {r.p99_ms:5.1f} ms "
-            f"({low:.0f}-{high:.0f})  {r.ratio:4.0%} of bare  queries {q_small} small / "
-            f"{q_big} big  {in_process.get(page.name, 0):5.1f} ms in process"
-            + (f"  {r.errors} errors" if r.errors else ""),
-            f">= {TARGET_RATIO:.0%}, p99 <= {TARGET_P99_MS:.0f} ms, same queries",
-            ok,
-        ))
+        for mode in servers:
+            r = results[(mode, page.name)]
+            q_small, q_big = queries_small.get(page.name), queries_big.get(page.name)
+            ok = (r.errors == 0 and r.p99_ms <= TARGET_P99_MS
+                  and (page.path == BARE_PATH or r.ratio >= TARGET_RATIO)
+                  and q_small == q_big)
+            low, high = r.p99_range
+            rows.append(Row(
+                f"{workers}w {mode} {page.name}",
+                f"{r.rps:7.0f} req/s  p50 {r.p50_ms:5.1f} ms  p99 {r.p99_ms:5.1f} ms "
+                f"({low:.0f}-{high:.0f})  {r.ratio:4.0%} of bare  queries {q_small} small / "
+                f"{q_big} big  {in_process.get(page.name, 0):5.1f} ms uncached in process"
+                + (f"  {r.errors} errors" if r.errors else ""),
+                f">= {TARGET_RATIO:.0%}, p99 <= {TARGET_P99_MS:.0f} ms, same queries",
+                ok,
+            ))
     return rows
 
 

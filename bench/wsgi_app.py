@@ -5,7 +5,7 @@ for a site: it goes through the same WSGI stack, extensions and request hooks as
 and does nothing else.
 """
 
-from bench.pages import BARE_PATH
+from bench.pages import BARE_PATH, SETTINGS_PATH, SHOWN_SETTINGS
 from course_portal import create_app
 
 app = create_app()
@@ -15,3 +15,9 @@ app = create_app()
 def bench_bare():
     """A constant answer: what a page costs with no query and no template."""
     return "ok"
+
+
+@app.get(SETTINGS_PATH)
+def bench_settings():
+    """The settings a bench run changes, as the served app holds them (checked by a test)."""
+    return {name: str(app.config[name]) for name in SHOWN_SETTINGS}
