@@ -43,8 +43,8 @@ def issue_command(intake_id: int, actor_email: str) -> None:
     for number in outcome["issued"]:
         click.echo(f"issued {number}")
     for problem in outcome["problems"]:
-        click.echo(f"not issued: {problem['message']}", err=True)
-    click.echo(f"{len(outcome['issued'])} issued, {len(outcome['problems'])} not issued")
+        click.echo(f"problem: {problem['message']}", err=True)
+    click.echo(f"{len(outcome['issued'])} issued, {len(outcome['problems'])} with a problem")
 
 
 @certificates_cli.command("export-registry")
@@ -93,7 +93,11 @@ def pdf_command(number: str, output: str) -> None:
     )
     if certificate is None:
         raise click.ClickException(f"there is no certificate {number}")
-    Path(output).write_bytes(certificate.pdf)
+    pdf = services.pdf_bytes(certificate)
+    if pdf is None:
+        raise click.ClickException(f"the PDF of {certificate.registry_number} cannot be made "
+                                   "yet; the log says why")
+    Path(output).write_bytes(pdf)
     click.echo(f"{certificate.registry_number} ({certificate.status.value}) -> {output}, "
                f"sha256 {certificate.pdf_sha256}")
 

@@ -43,27 +43,35 @@ def _name(application: Application) -> str:
     return f"{profile.name_zh} {profile.name_latin}".strip()
 
 
-def issue_one(application_id: int, actor_id: int | None) -> tuple[str | None, str]:
-    """Issue for one application in its own transaction: (registry number or None, message)."""
+def issue_one(application_id: int, actor_id: int | None) -> tuple[str | None, str, bool]:
+    """Issue for one application in its own transactions: (registry number or None, message,
+    whether the message is a problem for the batch page: a refusal, or a certificate issued
+    whose PDF could not be made yet)."""
     application = db.session.get(Application, application_id)
     actor = db.session.get(User, actor_id) if actor_id is not None else None
     if application is None:
-        return None, "no such application"
+        return None, "no such application", True
     name = _name(application)
     try:
         certificate = services.issue_certificate(application, actor)
         number = certificate.registry_number
         db.session.commit()
+        if not certificate.pdf_size:
+            with force_locale(actor.locale if actor is not None else "en"):
+                return number, str(_l(
+                    "%(name)s: certificate %(number)s is issued, but its PDF could not be made "
+                    "yet; the portal tries again every few minutes.", name=name,
+                    number=number)), True
     except (services.CertificateRefused, CertificateError) as exc:
         db.session.rollback()
         # stored for the batch page: in the language of the coordinator who started it
         with force_locale(actor.locale if actor is not None else "en"):
-            return None, f"{name}: {services.certificate_error_text(exc)}"
+            return None, f"{name}: {services.certificate_error_text(exc)}", True
     except Exception:
         db.session.rollback()
         log.exception("issuing for application %s failed", application_id)
-        return None, f"{name}: unexpected error, see the log"
-    return number, name
+        return None, f"{name}: unexpected error, see the log", True
+    return number, name, False
 
 
 def issue_many(application_ids: Iterable[int], actor_id: int | None,
@@ -71,13 +79,13 @@ def issue_many(application_ids: Iterable[int], actor_id: int | None,
     """Issue for each application, committing each; progress(index, number, message) after each."""
     issued, problems = [], []
     for index, application_id in enumerate(application_ids, start=1):
-        number, message = issue_one(application_id, actor_id)
+        number, message, problem = issue_one(application_id, actor_id)
         if number:
             issued.append(number)
-        else:
+        if problem:
             problems.append({"application_id": application_id, "message": message})
         if progress is not None:
-            progress(index, number, message)
+            progress(index, number, message if problem else "")
     _dispatch_outbox()
     return {"issued": issued, "problems": problems}
 
@@ -158,7 +166,7 @@ def run_batch(batch_id: int) -> None:
         """Store how far the batch is, so the page's progress bar moves and it looks alive."""
         if number:
             state["issued"] += 1
-        else:
+        if message:
             state["problems"].append(message)
         _save_progress(batch_id, processed=before + index, issued=state["issued"],
                        problems=list(state["problems"]), heartbeat_at=utcnow())

@@ -183,7 +183,11 @@ def issue(application_id: int):
         db.session.rollback()
         flash(services.certificate_error_text(exc), "error")
         return redirect(back)
-    flash(_("Certificate %(number)s issued.", number=number), "success")
+    if not certificate.pdf_size:
+        flash(_("Certificate %(number)s is issued, but its PDF could not be made yet. The portal "
+                "tries again every few minutes; the log says why.", number=number), "warning")
+    else:
+        flash(_("Certificate %(number)s issued.", number=number), "success")
     return redirect(back)
 
 
@@ -326,7 +330,9 @@ def intake_zip(intake_id: int):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for certificate in _valid_of_intake(intake.id, with_pdf=True):
-            archive.writestr(pdf_filename(certificate), certificate.pdf)
+            pdf = services.pdf_bytes(certificate)
+            if pdf is not None:  # one still being made is in the next download
+                archive.writestr(pdf_filename(certificate), pdf)
     buffer.seek(0)
     return send_file(buffer, mimetype="application/zip", as_attachment=True,
                      download_name=f"{intake.program.code} {intake.title}.zip", max_age=0)
@@ -345,7 +351,9 @@ def intake_pdf(intake_id: int):
         return redirect(url_for(".manage_intake", intake_id=intake.id))
     writer = PdfWriter()
     for certificate in certificates:
-        writer.append(PdfReader(io.BytesIO(certificate.pdf)))
+        pdf = services.pdf_bytes(certificate)
+        if pdf is not None:  # one still being made is in the next download
+            writer.append(PdfReader(io.BytesIO(pdf)))
     buffer = io.BytesIO()
     writer.write(buffer)
     buffer.seek(0)

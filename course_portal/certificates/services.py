@@ -1,11 +1,18 @@
 """Issuing, revoking and re-issuing certificates: the one door for a certificate's status.
 
-issue_certificate() takes the registry number, renders the PDF with that number on it, signs
-it when a key is configured and inserts the row, all in the caller's transaction. When it
-raises after taking the number, the caller must roll back (every caller here does): the
-counter goes back with everything else, so no number is lost. Checks that need no number
-(eligibility, an existing certificate, characters no font covers) come first, so a refusal
-usually changes nothing at all.
+issue_certificate() works in two short transactions, so that the registry counter's row is
+locked for milliseconds rather than through the ~200 ms render (two workers issuing for one
+programme would otherwise take turns):
+
+1. the number, the frozen snapshot and the certificate's row, its audit entry and email, then
+   a commit. Every check comes before it (eligibility, an existing certificate, characters no
+   font covers), and a refusal raises before anything is written; the caller rolls back.
+2. the PDF rendered from the snapshot, signed when a key is configured, and stored in the row
+   by complete_pdf(); the caller commits.
+
+A process that dies between the two leaves a certificate whose PDF is still to make
+(pdf_size 0), never a gap or a duplicate number: the timed step certificates.finish_pdfs
+finishes it from its snapshot, and so does the first download that asks for it.
 """
 
 from __future__ import annotations
@@ -20,7 +27,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
+from sqlalchemy.orm import attributes, selectinload
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import StudyForm
@@ -274,11 +281,13 @@ def _render(snapshot: CertificateSnapshot, code: str, images: dict[str, bytes]
 
 def issue_certificate(application: Application, actor: User | None, *,
                       replaces: Certificate | None = None, reason: str = "") -> Certificate:
-    """Issue the application's certificate: number, snapshot, PDF, row and email.
+    """Issue the application's certificate: number, snapshot, row and email (committed here),
+    then the PDF (the caller commits; see the module).
 
     actor None is the portal (the command line without --as). Raises CertificateRefused (not
-    eligible, already certified, characters no font prints) or CertificateError (rendering
-    failed); after one, the caller rolls the transaction back.
+    eligible, already certified, characters no font prints) before anything is written; the
+    caller rolls back. A PDF that cannot be made leaves the certificate issued with its PDF
+    still to make (certificate.pdf_size 0), which the caller tells the coordinator.
     """
     _check_staff(actor)
     verdict = eligibility(application)
@@ -311,21 +320,18 @@ def issue_certificate(application: Application, actor: User | None, *,
                number=current.registry_number))
     number = registry.registry_number(program.code, year, sequence)
     snapshot = dataclasses.replace(draft, registry_number=number)
-    try:
-        pdf, signed = _render(snapshot, code, images)
-    except UnrenderableText as exc:
-        raise CertificateRefused(_unrenderable_message(exc)) from exc
     if replaces is not None:
         _move(replaces, C.SUPERSEDED, superseded_at=utcnow())
     certificate = Certificate(
         registry_number=number, program_id=program.id, year=year, sequence=sequence,
         verification_code=code, application_id=application.id, status=C.ISSUED,
-        snapshot=snapshot.to_dict(), pdf=pdf,
+        snapshot=snapshot.to_dict(),
+        # the PDF comes in the second transaction (complete_pdf)
+        pdf=b"", pdf_sha256="", pdf_size=0, is_signed=False,
         register_data=requirements.register_data(
             application.teacher.profile,
             str(application.funding_source or "")),
-        pdf_sha256=hashlib.sha256(pdf).hexdigest(),
-        pdf_size=len(pdf), is_signed=signed, issued_at=utcnow(),
+        issued_at=utcnow(),
         issued_by_id=actor.id if actor is not None else None,
         replaces_id=replaces.id if replaces is not None else None,
         reissue_reason=reason,
@@ -347,7 +353,97 @@ def issue_certificate(application: Application, actor: User | None, *,
                      target=certificate, number=number, application=application.id,
                      replaces=replaces.registry_number, reason=reason)
     notify(certificate, "reissued" if replaces is not None else "issued")
+    # the end of the first transaction: the counter's row is free for the next certificate
+    db.session.commit()
+    complete_pdf(certificate, images)
     return certificate
+
+
+# --- the PDF, after the row ---------------------------------------------------------------
+
+
+def _frozen_images(snapshot: CertificateSnapshot) -> dict[str, bytes] | None:
+    """The signature and seal images the snapshot names, from the signatories and seal as they
+    are now; None when one of them has been replaced since (its PNG is gone)."""
+    wanted = {line.signature_sha256 for line in snapshot.signatories} | {snapshot.seal_sha256}
+    wanted.discard("")
+    images: dict[str, bytes] = {}
+    for row in issuer.all_signatories():
+        if row.signature_sha256 in wanted and row.signature_png:
+            images[row.signature_sha256] = row.signature_png
+    seal_sha256, seal_png = issuer.seal_image()
+    if seal_sha256 in wanted and seal_png:
+        images[seal_sha256] = seal_png
+    return images if wanted <= images.keys() else None
+
+
+def complete_pdf(certificate: Certificate, images: dict[str, bytes] | None = None) -> bool:
+    """Render, sign and store the PDF of a certificate whose row has none yet; True when the
+    certificate has its PDF afterwards. The caller commits.
+
+    The PDF is made from the frozen snapshot, so it states what the row states however late
+    it is made. When rendering fails the row stays as it is and the failure is logged (the
+    step tries again; `flask doctor` lists what is still waiting). Two finishers at once
+    store one PDF: the UPDATE takes only a row that still has none.
+    """
+    if certificate.pdf_size:
+        return True
+    snapshot = CertificateSnapshot.from_dict(certificate.snapshot)
+    if images is None:
+        images = _frozen_images(snapshot)
+        if images is None:
+            log.error("certificate %s: a signature or seal image it names was replaced before "
+                      "its PDF was made; an admin restores it or re-issues the certificate",
+                      certificate.registry_number)
+            return False
+    try:
+        pdf, signed = _render(snapshot, certificate.verification_code, images)
+    except CertificateError as exc:
+        log.error("certificate %s: the PDF could not be made: %s", certificate.registry_number,
+                  exc)
+        return False
+    values = {"pdf": pdf, "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
+              "pdf_size": len(pdf), "is_signed": signed}
+    stored = db.session.execute(
+        update(Certificate).where(Certificate.id == certificate.id, Certificate.pdf_size == 0)
+        .values(**values).execution_options(synchronize_session=False)
+    ).rowcount
+    if stored:
+        for name, value in values.items():
+            attributes.set_committed_value(certificate, name, value)
+    else:
+        db.session.refresh(certificate)  # another finisher stored it first
+    return True
+
+
+def pending_pdfs() -> list[Certificate]:
+    """Certificates whose PDF is still to be made, oldest first."""
+    return list(db.session.scalars(
+        select(Certificate).where(Certificate.pdf_size == 0).order_by(Certificate.id)))
+
+
+def finish_pdfs() -> str:
+    """The timed step: make the PDFs that a process stopped before making; one commit each."""
+    done = failed = 0
+    for certificate in pending_pdfs():
+        if complete_pdf(certificate):
+            db.session.commit()
+            done += 1
+        else:
+            db.session.rollback()
+            failed += 1
+    return f"made {done}, still waiting {failed}"
+
+
+def pdf_bytes(certificate: Certificate) -> bytes | None:
+    """The certificate's PDF, made now if a process stopped before making it; None when it
+    cannot be made yet."""
+    if not certificate.pdf_size:
+        if not complete_pdf(certificate):
+            db.session.rollback()
+            return None
+        db.session.commit()
+    return certificate.pdf
 
 
 def revoke(certificate: Certificate, actor: User | None, reason: str) -> Certificate:

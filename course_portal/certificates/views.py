@@ -16,6 +16,7 @@ from flask import (
     send_file,
     url_for,
 )
+from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
@@ -137,9 +138,17 @@ def pdf_filename(certificate: Certificate) -> str:
 
 
 def send_pdf(certificate: Certificate):
-    """The stored PDF as a download; werkzeug writes filename and RFC 6266 filename*."""
+    """The stored PDF as a download; werkzeug writes filename and RFC 6266 filename*.
+
+    A certificate whose PDF a stopped process did not make gets it made now; while it cannot
+    be made the answer is 503 with a retry hint, never a broken file.
+    """
+    pdf = services.pdf_bytes(certificate)
+    if pdf is None:
+        abort(503, description=_("The PDF of this certificate is still being made. Please "
+                                 "try again in a few minutes."))
     response = send_file(
-        io.BytesIO(certificate.pdf),
+        io.BytesIO(pdf),
         mimetype="application/pdf",
         as_attachment=True,
         download_name=pdf_filename(certificate),

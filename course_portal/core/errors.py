@@ -202,7 +202,9 @@ def init_app(app) -> None:
 
     @app.errorhandler(HTTPException)
     def other_http(error):
-        return render_template("errors/generic.html", error=error), error.code
+        # a view's own message (abort(503, description=_("…"))), never werkzeug's English one
+        message = vars(error).get("description")
+        return render_template("errors/generic.html", error=error, message=message), error.code
 
     @app.errorhandler(500)
     def server_error(error):

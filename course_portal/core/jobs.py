@@ -41,6 +41,11 @@ def worker_command(burst: bool) -> None:
 
     if not current_app.config["REDIS_URL"]:
         raise click.ClickException("COURSE_PORTAL_REDIS_URL is not set; jobs run in place.")
+    from course_portal.certificates.pdf import warm_up
+
+    # RQ forks a work horse per job: the PDF engine and the fonts' coverage built here, once,
+    # are inherited by every horse instead of being built again by each batch
+    warm_up()
     connection = redis_connection()
     worker = Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
     worker.work(burst=burst, with_scheduler=False)

@@ -292,6 +292,26 @@ def check_signatories() -> Check:
                  "/certificates/issuer")
 
 
+def check_certificate_pdfs() -> Check:
+    """No issued certificate waits for its PDF (certificates.services.complete_pdf)."""
+    from course_portal.certificates.models import Certificate
+
+    try:
+        waiting = list(db.session.scalars(
+            select(Certificate.registry_number).where(Certificate.pdf_size == 0)
+            .order_by(Certificate.id).limit(6)))
+    except SQLAlchemyError as exc:
+        db.session.rollback()
+        return Check("certificate PDFs", WARN, f"cannot read them: {type(exc).__name__}",
+                     "fix the database and migrations first")
+    if not waiting:
+        return Check("certificate PDFs", OK, "every issued certificate has its PDF")
+    shown = ", ".join(waiting[:5]) + (" and more" if len(waiting) > 5 else "")
+    return Check("certificate PDFs", WARN, f"waiting for their PDF: {shown}",
+                 "the step certificates.finish_pdfs makes them; the log says why one fails "
+                 "(`flask steps run certificates.finish_pdfs` tries now)")
+
+
 def run_checks(
     finder: LibraryFinder | None = None, font_lister: FontLister | None = None
 ) -> list[Check]:
@@ -308,6 +328,7 @@ def run_checks(
         check_outbox(),
         check_steps(),
         check_signatories(),
+        check_certificate_pdfs(),
     ]
     db.session.rollback()
     return checks

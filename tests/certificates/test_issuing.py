@@ -9,7 +9,7 @@ import pytest
 from pypdf import PdfReader
 
 from course_portal.certificates import services
-from course_portal.certificates.models import CertificateStatus
+from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.certificates.pdf import CertificateRenderError
 from course_portal.certificates.services import CertificateRefused
 from course_portal.core.clock import portal_today
@@ -139,7 +139,10 @@ def test_a_character_no_font_prints_is_refused_and_named_before_a_number_is_take
     assert counter(intake.program_id, portal_today().year) is None
 
 
-def test_a_render_failure_issues_nothing_and_uses_no_number(intake, coordinator, monkeypatch):
+def test_a_render_failure_keeps_the_number_and_the_pdf_is_made_later(
+        intake, coordinator, monkeypatch):
+    """The number and the row are committed before the render: a render that fails leaves an
+    issued certificate whose PDF is made by the timed step, under the same number."""
     first, second = make_completed(intake), make_completed(intake)
     db.session.commit()
 
@@ -147,16 +150,23 @@ def test_a_render_failure_issues_nothing_and_uses_no_number(intake, coordinator,
         raise CertificateRenderError("Rendering stopped: injected")
 
     monkeypatch.setattr(services, "render_certificate", broken)
-    with pytest.raises(CertificateRenderError):
-        services.issue_certificate(first, coordinator)
-    db.session.rollback()
-    assert certificates() == [] and outbox() == []
-    assert counter(intake.program_id, portal_today().year) in (None, 0)
+    pending = services.issue_certificate(first, coordinator)
+    db.session.commit()
+    assert (pending.registry_number, pending.pdf_size, pending.pdf_sha256) == (
+        f"{intake.program.code}-{portal_today().year}-0001", 0, "")
+    assert services.finish_pdfs() == "made 0, still waiting 1"
 
     monkeypatch.undo()
-    certificate = services.issue_certificate(second, coordinator)
+    assert services.issue_certificate(second, coordinator).sequence == 2
     db.session.commit()
-    assert certificate.sequence == 1
+    assert services.finish_pdfs() == "made 1, still waiting 0"
+    db.session.expire_all()
+    made = db.session.get(Certificate, pending.id)
+    assert made.pdf.startswith(b"%PDF") and made.pdf_size == len(made.pdf)
+    assert made.pdf_sha256 == hashlib.sha256(made.pdf).hexdigest()
+    text = "".join(page.extract_text() for page in PdfReader(io.BytesIO(made.pdf)).pages)
+    assert pending.registry_number in text
+    assert counter(intake.program_id, portal_today().year) == 2
 
 
 def test_the_stored_pdf_never_changes_when_the_layout_does(intake, coordinator, monkeypatch):

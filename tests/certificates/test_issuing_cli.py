@@ -28,7 +28,7 @@ def test_issue_an_intake_from_the_command_line(app):
         args=["certificates", "issue", "--intake", str(intake.id), "--as", "coord@example.com"])
 
     assert result.exit_code == 0, result.output
-    assert "3 issued, 0 not issued" in result.output
+    assert "3 issued, 0 with a problem" in result.output
     db.session.expire_all()
     issued = certificates()
     assert [c.sequence for c in issued] == [1, 2, 3]
@@ -95,11 +95,14 @@ def test_a_batch_records_progress_and_problems(app, monkeypatch):
 
     db.session.expire_all()
     batch = db.session.get(IssueBatch, batch.id)
+    # Bob's certificate has its number, and the page says its PDF is still to be made
     assert (batch.status, batch.total, batch.processed, batch.issued) == (
-        BatchStatus.DONE, 3, 3, 2)
+        BatchStatus.DONE, 3, 3, 3)
     assert len(batch.problems) == 1 and "Bob" in batch.problems[0]
+    assert "PDF could not be made yet" in batch.problems[0]
     assert seen == [0, 1, 2]  # progress saved after each certificate
-    assert [c.sequence for c in certificates()] == [1, 2]
+    assert [c.sequence for c in certificates()] == [1, 2, 3]
+    assert [c.pdf_size > 0 for c in certificates()] == [True, False, True]
 
 
 @pytest.mark.redis
