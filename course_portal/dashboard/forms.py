@@ -7,6 +7,7 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, Form, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
+from course_portal.core.widgets import QuickSelect
 from course_portal.accounts.forms import optional_id
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 from course_portal.core.web import options_of
@@ -39,10 +40,13 @@ def audience_choices() -> list[tuple[str, str]]:
 class _Filters:
     """The program, intake, partner and funding selects shared by the filter and email forms."""
 
-    program = SelectField(_l("Program"), coerce=optional_id, choices=[], validate_choice=True)
-    intake = SelectField(_l("Intake"), coerce=optional_id, choices=[], validate_choice=True)
+    program = SelectField(_l("Program"), coerce=optional_id, choices=[], validate_choice=True,
+                          widget=QuickSelect())
+    intake = SelectField(_l("Intake"), coerce=optional_id, choices=[], validate_choice=True,
+                         widget=QuickSelect())
     partner = SelectField(
-        _l("Partner university"), coerce=optional_id, choices=[], validate_choice=True)
+        _l("Partner university"), coerce=optional_id, choices=[], validate_choice=True,
+        widget=QuickSelect())
     funding = SelectField(_l("Funding"), choices=options_of(funding_filter_choices), default="")
 
 

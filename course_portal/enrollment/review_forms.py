@@ -26,6 +26,7 @@ from wtforms.validators import (
     ValidationError,
 )
 
+from course_portal.core.widgets import QuickSelect
 from course_portal.accounts.forms import optional_id
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 from course_portal.core.web import options, options_of
@@ -76,12 +77,15 @@ class QueueFilterForm(Form):
         filters=[normalize_text],
         validators=[Optional(), Length(max=SEARCH_MAX), SafeText()],
     )
-    program = SelectField(_l("Program"), coerce=optional_id, choices=[], validate_choice=True)
-    intake = SelectField(_l("Intake"), coerce=optional_id, choices=[], validate_choice=True)
+    program = SelectField(_l("Program"), coerce=optional_id, choices=[], validate_choice=True,
+                          widget=QuickSelect())
+    intake = SelectField(_l("Intake"), coerce=optional_id, choices=[], validate_choice=True,
+                         widget=QuickSelect())
     status = SelectField(_l("Status"), choices=options_of(status_filter_choices),
                          default=queue.NEEDS_DECISION)
     partner = SelectField(
-        _l("Partner university"), coerce=optional_id, choices=[], validate_choice=True
+        _l("Partner university"), coerce=optional_id, choices=[], validate_choice=True,
+        widget=QuickSelect(),
     )
     funding = SelectField(_l("Funding"), choices=options_of(funding_filter_choices), default="")
     sort = SelectField(_l("Sort by"), choices=options_of(sort_choices), default=queue.DEFAULT_SORT)

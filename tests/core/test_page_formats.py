@@ -25,3 +25,22 @@ def test_a_russian_date_ends_without_a_stray_abbreviation(app):
         shown = _format_day(date(2027, 3, 3))
         assert shown.startswith("3 мар") and not shown.endswith(".")
         assert f"Набор закрывается {shown}." .count("..") == 0
+
+
+def test_the_quick_select_writes_what_wtforms_writes():
+    """The filter menus' widget: the same markup as WTForms' own, hostile labels escaped."""
+    from wtforms import Form, SelectField
+
+    from course_portal.core.web import options
+    from course_portal.core.widgets import QuickSelect
+
+    choices = options([("", "Any"), ("1", '<script>alert("x")</script> & 欧阳'),
+                       ("2", "{{ 7*7 }}")])
+
+    class Menus(Form):
+        plain = SelectField(choices=choices, default="1")
+        quick = SelectField(choices=choices, default="1", widget=QuickSelect())
+
+    form = Menus()
+    assert str(form.quick()) == str(form.plain()).replace('"plain"', '"quick"')
+    assert "<script>" not in str(form.quick())
