@@ -1,4 +1,11 @@
-"""Certificate rendering: WeasyPrint warm renders against headless Chromium printing the same HTML."""
+"""Certificate rendering as ratios measured in one run, since this machine's speed drifts 2x:
+
+- the portal's render (template, font checks, one-page fitting, the shared engine) against a
+  plain WeasyPrint loop writing the same HTML with the same stylesheet and PDF options, the
+  floor any WeasyPrint user gets: at most TARGET_OVERHEAD times it;
+- headless Chromium printing the same page: at least TARGET_SPEEDUP times slower;
+- the PDF's size: at most TARGET_SIZE_KB.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +19,7 @@ from pathlib import Path
 from bench import Row
 from course_portal.certificates.fetcher import STATIC_DIR
 from course_portal.certificates.pdf import (
+    PDF_OPTIONS,
     STYLESHEET,
     CertificateSnapshot,
     render_certificate,
@@ -20,9 +28,10 @@ from course_portal.certificates.pdf import (
 )
 from course_portal.certificates.specimen import specimen_snapshot
 
-#: targets of issue 5, point 12, on the 2-core machine
-TARGET_MEDIAN_MS = 100
-TARGET_SPEEDUP = 5
+#: the portal's render at most this many times a plain WeasyPrint loop on the same HTML
+TARGET_OVERHEAD = 1.1
+#: Chromium printing the same page at least this many times slower
+TARGET_SPEEDUP = 8
 TARGET_SIZE_KB = 100
 
 WEASYPRINT_RUNS = 30
@@ -81,6 +90,31 @@ def time_weasyprint(snapshot: CertificateSnapshot) -> dict:
     }
 
 
+def time_standalone(snapshot: CertificateSnapshot, runs: int = WEASYPRINT_RUNS) -> dict:
+    """A plain WeasyPrint loop on the portal's HTML: the stylesheet and font configuration
+    built once, each run one HTML(...).write_pdf() with the portal's PDF options."""
+    from weasyprint import CSS, HTML
+    from weasyprint.text.fonts import FontConfiguration
+
+    html = render_html(snapshot, VERIFY_URL)
+    base_url = STATIC_DIR.as_uri() + "/"
+    fonts = FontConfiguration()
+    css = CSS(filename=str(STYLESHEET), base_url=base_url, font_config=fonts)
+
+    def once() -> bytes:
+        return HTML(string=html, base_url=base_url).write_pdf(
+            stylesheets=[css], font_config=fonts, **PDF_OPTIONS)
+
+    for _ in range(3):
+        once()
+    times = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        pdf = once()
+        times.append((time.perf_counter() - started) * 1000)
+    return {"median": statistics.median(times), "size": len(pdf)}
+
+
 def time_chromium(snapshot: CertificateSnapshot) -> dict | None:
     """Wall time of `chromium --print-to-pdf` on the same HTML (ms, median), or None without it."""
     if not os.access(CHROMIUM, os.X_OK):
@@ -109,27 +143,37 @@ def time_chromium(snapshot: CertificateSnapshot) -> dict | None:
 
 
 def bench_render() -> list[Row]:
-    """Rows: WeasyPrint median, p95, first render and size; Chromium median and size; the ratio."""
+    """Rows: the portal's and the plain loop's medians and their ratio, p95, first render and
+    size; Chromium's median and its ratio to the portal's. The two WeasyPrint loops alternate
+    in halves, so that a drift of the machine's speed touches both."""
     snapshot = specimen_snapshot()
+    half = WEASYPRINT_RUNS // 2
     weasy = time_weasyprint(snapshot)
+    plain = time_standalone(snapshot, half)
+    weasy_again = time_weasyprint(snapshot)
+    plain_again = time_standalone(snapshot, half)
+    ours = statistics.median([weasy["median"], weasy_again["median"]])
+    floor = statistics.median([plain["median"], plain_again["median"]])
+    overhead = ours / floor
     chromium = time_chromium(snapshot)
     rows = [
-        Row(f"weasyprint median of {WEASYPRINT_RUNS} warm renders", f"{weasy['median']:.1f} ms",
-            f"<= {TARGET_MEDIAN_MS} ms", weasy["median"] <= TARGET_MEDIAN_MS),
-        Row("weasyprint p95", f"{weasy['p95']:.1f} ms"),
-        Row("weasyprint first render (fonts, stylesheet)", f"{weasy['first']:.0f} ms"),
-        Row("weasyprint PDF size", f"{weasy['size'] / 1024:.1f} KB", f"<= {TARGET_SIZE_KB} KB",
+        Row(f"portal render, median of 2 x {WEASYPRINT_RUNS} warm", f"{ours:.1f} ms"),
+        Row(f"plain WeasyPrint loop, same HTML, median of 2 x {half}", f"{floor:.1f} ms"),
+        Row("portal render / plain WeasyPrint", f"{overhead:.2f}x", f"<= {TARGET_OVERHEAD}x",
+            overhead <= TARGET_OVERHEAD),
+        Row("portal render p95", f"{weasy['p95']:.1f} ms"),
+        Row("portal first render (fonts, stylesheet)", f"{weasy['first']:.0f} ms"),
+        Row("portal PDF size", f"{weasy['size'] / 1024:.1f} KB", f"<= {TARGET_SIZE_KB} KB",
             weasy["size"] <= TARGET_SIZE_KB * 1024),
     ]
     if chromium is None:
         rows.append(Row("chromium --print-to-pdf", f"{CHROMIUM} missing", f">= {TARGET_SPEEDUP}x"))
         return rows
-    ratio = chromium["median"] / weasy["median"]
+    ratio = chromium["median"] / ours
     rows += [
         Row(f"chromium --print-to-pdf median of {CHROMIUM_RUNS}", f"{chromium['median']:.0f} ms"),
         Row("chromium PDF size", f"{chromium['size'] / 1024:.1f} KB"),
-        Row("chromium / weasyprint (median)", f"{ratio:.1f}x", f">= {TARGET_SPEEDUP}x",
+        Row("chromium / portal render (median)", f"{ratio:.1f}x", f">= {TARGET_SPEEDUP}x",
             ratio >= TARGET_SPEEDUP),
     ]
     return rows
-

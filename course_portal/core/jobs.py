@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import logging
 
+import gc
+
 import click
 from flask import current_app
 from flask.cli import AppGroup
@@ -44,8 +46,12 @@ def worker_command(burst: bool) -> None:
     from course_portal.certificates.pdf import warm_up
 
     # RQ forks a work horse per job: the PDF engine and the fonts' coverage built here, once,
-    # are inherited by every horse instead of being built again by each batch
+    # are inherited by every horse instead of being built again by each batch; and, as
+    # gunicorn's master does, what start-up loaded is frozen out of the garbage collector's
+    # walks (they cost a certificate batch about a fifth of its time)
     warm_up()
+    gc.collect()
+    gc.freeze()
     connection = redis_connection()
     worker = Worker([Queue(QUEUE_NAME, connection=connection)], connection=connection)
     worker.work(burst=burst, with_scheduler=False)
