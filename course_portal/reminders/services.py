@@ -235,7 +235,33 @@ def review_digests(today: date, now: datetime) -> int:
     return sent
 
 
-SENDERS = (draft_reminders, start_reminders, module_reminders, behind_reminders, review_digests)
+def confirm_reminders(today: date, now: datetime) -> int:
+    """Approved teachers whose seat is still to confirm and whose last day is tomorrow or
+    today (enrollment.confirmation). Sent whatever the profile's reminder setting: without
+    it the seat is lost, as the approval email warned; once per seat and deadline, so a
+    deadline a coordinator moves brings one more."""
+    sent = 0
+    waiting = db.session.scalars(
+        select(Application)
+        .where(Application.status == S.APPROVED, Application.confirmed_at.is_(None),
+               Application.confirm_by.is_not(None), Application.confirm_by >= today,
+               Application.confirm_by <= today + timedelta(days=1))
+        .options(selectinload(Application.teacher).selectinload(User.profile),
+                 selectinload(Application.intake).selectinload(Intake.program)))
+    for application in waiting:
+        teacher = application.teacher
+        if not (teacher.is_enabled and awake(teacher, now)):
+            continue
+        sent += _remind("confirm_seat", teacher,
+                        f"application:{application.id}:{application.confirm_by.isoformat()}",
+                        "reminder_confirm", program_title=_title(application.intake, teacher),
+                        intake=application.intake, application=application,
+                        link=f"{_base_url()}/applications/{application.id}/confirm")
+    return sent
+
+
+SENDERS = (draft_reminders, confirm_reminders, start_reminders, module_reminders,
+           behind_reminders, review_digests)
 
 
 def send_due() -> str:

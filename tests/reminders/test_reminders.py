@@ -201,3 +201,36 @@ def test_the_profile_turns_the_reminders_off(client, login_as, db):
     client.post("/profile/edit", data={**form, "wants_reminders": "y"})
     db.session.expire_all()
     assert teacher.wants_reminders is True
+
+
+def test_a_seat_still_to_confirm_is_reminded_the_day_before_its_last_day_even_when_quiet(db):
+    """Losing the seat is not optional news: the reminder leaves whatever the profile says,
+    once per deadline, and not once the seat is confirmed."""
+    intake = _intake()
+    last_day = clock.portal_today() + timedelta(days=3)
+    quiet = factories.make_teacher(locale="ru", email="quiet@example.edu.cn")
+    quiet.wants_reminders = False
+    waiting = factories.make_application(teacher=quiet, intake=intake, status="approved",
+                                         confirm_by=last_day)
+    done = factories.make_teacher(email="done@example.edu.cn")
+    factories.make_application(teacher=done, intake=intake, status="approved",
+                               confirm_by=last_day, confirmed_at=clock.now())
+    db.session.commit()
+
+    with time_machine.travel(at(last_day - timedelta(days=2), 10), tick=False):
+        send_due()
+        assert mails("confirm_seat") == []
+    with time_machine.travel(at(last_day - timedelta(days=1), 10), tick=False):
+        send_due()
+        send_due()
+        [mail] = mails("confirm_seat")
+    assert mail.to_address == "quiet@example.edu.cn"
+    assert "Напоминания" in mail.subject  # the programme's title, in the teacher's language
+    assert f"/applications/{waiting.id}/confirm" in mail.body_text
+    assert "23:59" in mail.body_text
+    # a coordinator gives more time: one more reminder before the new last day
+    waiting.confirm_by = last_day + timedelta(days=5)
+    db.session.commit()
+    with time_machine.travel(at(last_day + timedelta(days=4), 10), tick=False):
+        send_due()
+    assert len(mails("confirm_seat")) == 2
