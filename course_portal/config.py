@@ -105,6 +105,9 @@ class Defaults:
     #: `flask certificates make-dev-signing-key` writes a self-signed pair for development
     SIGNING_KEY_PATH = ""
     SIGNING_CERT_PATH = ""
+    #: where certificates' share cards (PNG pictures of their PDF's first page) are kept once
+    #: rendered; a cache, safe to empty. Empty: instance/share-cards
+    SHARE_CARD_FOLDER = ""
     #: a running certificate batch silent this long (seconds) lost its worker: it can be resumed
     BATCH_STALL_SECONDS = 120
     #: requests per client address to the public verification pages

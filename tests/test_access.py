@@ -32,6 +32,8 @@ PUBLIC_ENDPOINTS = {
     "certificates.verify",
     "certificates.verify_code",
     "certificates.verify_json",
+    "certificates.verify_file",
+    "certificates.verify_png",
     "catalog.program",
     "ops.healthz",
     "static",

@@ -130,6 +130,7 @@ EXPECTED: dict[str, dict] = {
     "certificates.batch": STAFF_ONLY,
     "certificates.credited_hours": STAFF_ONLY,
     "certificates.download": OWNER_OR_STAFF,
+    "certificates.download_png": OWNER_OR_STAFF,
     "certificates.frdo_xlsx": STAFF_ONLY,
     "certificates.intake_pdf": STAFF_ONLY,
     "certificates.intake_zip": STAFF_ONLY,
@@ -154,7 +155,11 @@ EXPECTED: dict[str, dict] = {
     "certificates.russian_name": STAFF_ONLY,
     "certificates.verify": EVERYONE,
     "certificates.verify_code": EVERYONE,
+    # a PDF checked and forgotten; GET leads to the form on /verify
+    "certificates.verify_file": EVERYONE,
     "certificates.verify_json": EVERYONE,
+    # the share card, as public as the page whose address it extends
+    "certificates.verify_png": EVERYONE,
     "dashboard.audit": STAFF_ONLY,
     "dashboard.audit_csv": STAFF_ONLY,
     "dashboard.bulk_email": STAFF_ONLY,

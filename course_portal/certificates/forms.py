@@ -6,6 +6,7 @@ from datetime import date, timedelta
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
+from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, StringField, SubmitField, TextAreaField
 from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
 
@@ -88,3 +89,13 @@ class RussianNameForm(FlaskForm):
         validators=name_rules(NAME_RU_MAX, "cyrillic", required=True),
     )
     submit = SubmitField(_l("Save the name"))
+
+
+class VerifyFileForm(FlaskForm):
+    """A PDF to check on /verify: the file only; what it is, filecheck decides by its bytes."""
+
+    file = FileField(
+        _l("The certificate's PDF file"),
+        validators=[FileRequired(_l("Choose the certificate's PDF file."))],
+    )
+    submit = SubmitField(_l("Check the file"))

@@ -37,7 +37,8 @@ bp = Blueprint("certificates", __name__)
 #: what a verification code looks like (secrets.token_urlsafe); anything else is not looked up
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 VERIFY_ENDPOINTS = frozenset({"certificates.verify", "certificates.verify_code",
-                              "certificates.verify_json"})
+                              "certificates.verify_json", "certificates.verify_file",
+                              "certificates.verify_png"})
 #: a certificate's status as the page, the JSON and the README say it
 PUBLIC_STATUS = {CertificateStatus.ISSUED: "valid", CertificateStatus.REVOKED: "revoked",
                  CertificateStatus.SUPERSEDED: "superseded"}
@@ -255,4 +256,8 @@ def download(certificate_id: int):
     return send_pdf(get_certificate_or_404(certificate_id, current_user))
 
 
-from course_portal.certificates import issuer_views, manage_views  # noqa: E402,F401 (routes on bp)
+from course_portal.certificates import (  # noqa: E402,F401 (routes on bp)
+    issuer_views,
+    manage_views,
+    verify_views,
+)

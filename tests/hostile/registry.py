@@ -230,6 +230,13 @@ FORMS: list[FormSpec] = [
     FormSpec(
         "certificates.verify", None, work.verify_setup, lambda env: {}, {"q": LINE}, method="GET",
     ),
+    # a file and nothing typed: every kind of file is in tests/certificates/test_verify_file.py;
+    # the answer is the page (200), for a PDF that is no certificate too
+    FormSpec(
+        "certificates.verify_file", None, lambda role: Env(url="/verify/file"), lambda env: {},
+        {}, files=lambda env: {"file": (b"%PDF-1.4\n%%EOF\n", "certificate.pdf")}, previews=True,
+        baseline_status=200,
+    ),
     FormSpec(
         "dashboard.index", "coordinator", work.dashboard_get_setup, lambda env: {},
         {"program": CHOICE, "funding": CHOICE, "submitted_from": DATE}, method="GET",
