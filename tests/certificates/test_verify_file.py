@@ -241,6 +241,17 @@ def test_a_damaged_pdf_is_answered_not_a_500(web, certificate, cut):
     assert "signature" in page.split("Not as issued")[1]
 
 
+def test_a_large_stranger_is_hashed_but_its_signature_not_parsed(web, monkeypatch):
+    def no_parsing(data):
+        raise AssertionError("a file of several megabytes went to pyHanko")
+
+    monkeypatch.setattr(filecheck, "read_signature", no_parsing)
+    slow = b"%PDF-1.7\n/ByteRange [0 1 2 3]\n%" + b"0" * (3 * MB) + b"\n%%EOF\n"
+    page = page_of(drop(web, slow))
+    assert NOT_AS_ISSUED in page
+    assert "so its digital signature was not checked" in page
+
+
 def test_the_file_name_is_shown_escaped(web):
     name = "<img src=x onerror=alert('1')>.pdf"
     page = page_of(drop(web, STRANGER_PDF, name))
