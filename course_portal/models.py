@@ -7,6 +7,7 @@ from course_portal.core.audit import AuditEvent
 from course_portal.core.outbox import OutboxMessage
 from course_portal.core.pagecache import CacheGeneration
 from course_portal.core.steps import TimedStep
+from course_portal.dashboard.tallies import ApplicationTally, PartnerTally, TeacherTally
 from course_portal.enrollment.models import Application, ApplicationEvent, Document, IntakeQuota
 from course_portal.progress.models import (
     FinalAssessment,
@@ -22,6 +23,7 @@ __all__ = [
     "Application",
     "AuditEvent",
     "ApplicationEvent",
+    "ApplicationTally",
     "CacheGeneration",
     "Certificate",
     "Document",
@@ -34,6 +36,7 @@ __all__ = [
     "ModuleResult",
     "ModuleSchedule",
     "OutboxMessage",
+    "PartnerTally",
     "PartnerUniversity",
     "Program",
     "ProgramRules",
@@ -42,6 +45,7 @@ __all__ = [
     "ResultChange",
     "SentReminder",
     "TeacherProfile",
+    "TeacherTally",
     "TimedStep",
     "User",
 ]

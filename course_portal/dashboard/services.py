@@ -1,7 +1,10 @@
 """The dashboard's figures, the intake overview and bulk email, in a fixed number of queries."""
 
-# Every figure is one aggregate query (GROUP BY), so a page costs the same whatever the number
-# of applications. Only queue_bulk_email() writes: rows in the outbox.
+# Every figure is one aggregate query (GROUP BY). Without a period they read the tallies the
+# database keeps (dashboard.tallies), whose size depends on intakes and partner universities,
+# not on applications, so the page costs the same however large the registry grows; a period
+# (submitted from/to) needs the applications' own dates and counts them. Only
+# queue_bulk_email() writes: rows in the outbox.
 
 from __future__ import annotations
 
@@ -17,6 +20,7 @@ from course_portal.accounts.models import TeacherProfile, User
 from course_portal.catalog.models import Intake, PartnerUniversity, Program
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.core.outbox import queue_email
+from course_portal.dashboard.tallies import ApplicationTally, PartnerTally
 from course_portal.enrollment.models import Application, ApplicationStatus, FundingSource
 from course_portal.enrollment.queue import REVIEWABLE
 from course_portal.extensions import db
@@ -136,6 +140,99 @@ class Figures:
 
 def figures(filters: DashboardFilters) -> Figures:
     """The dashboard's figures under the filters, in six aggregate queries."""
+    if filters.submitted_from is None and filters.submitted_to is None:
+        return tallied_figures(filters)
+    return counted_figures(filters)
+
+
+def _tallies(stmt: Select, filters: DashboardFilters) -> Select:
+    """The statement over application_tallies, narrowed to the filters (no period)."""
+    stmt = stmt.select_from(ApplicationTally).where(
+        ApplicationTally.status.in_([s.value for s in REVIEWABLE]))
+    if filters.program_id is not None:
+        stmt = (stmt.join(Intake, Intake.id == ApplicationTally.intake_id)
+                .where(Intake.program_id == filters.program_id))
+    if filters.intake_id is not None:
+        stmt = stmt.where(ApplicationTally.intake_id == filters.intake_id)
+    if filters.partner_id is not None:
+        stmt = stmt.where(ApplicationTally.partner_key == filters.partner_id)
+    if filters.funding:
+        try:
+            stmt = stmt.where(ApplicationTally.funding_key == FundingSource(filters.funding).value)
+        except ValueError:
+            pass  # an unknown source narrows nothing, as in the queue
+    return stmt
+
+
+def tallied_figures(filters: DashboardFilters) -> Figures:
+    """figures() from the tallies: the same numbers as counted_figures() without a period."""
+    result = Figures()
+    rows = db.session.execute(
+        _tallies(select(ApplicationTally.status, func.sum(ApplicationTally.applications),
+                        func.sum(ApplicationTally.certified)), filters)
+        .group_by(ApplicationTally.status)
+    ).all()
+    result.by_status = {status: int(count) for status, count, _c in rows if count}
+    result.certificates = sum(int(certified or 0) for _s, _n, certified in rows)
+    result.completed = result.by_status.get(S.COMPLETED.value, 0)
+    result.not_completed = result.by_status.get(S.NOT_COMPLETED.value, 0)
+    rows = db.session.execute(
+        _tallies(select(ApplicationTally.funding_key, func.sum(ApplicationTally.applications)),
+                 filters).group_by(ApplicationTally.funding_key)
+    ).all()
+    result.by_funding = {(key or None): int(count) for key, count in rows if count}
+    if filters == DashboardFilters():
+        partner_rows = [(key or None, teachers) for key, teachers in db.session.execute(
+            select(PartnerTally.partner_key, PartnerTally.teachers)
+            .where(PartnerTally.teachers > 0))]
+    else:
+        # distinct teachers under a filter cannot be added up from the tallies; the filter
+        # bounds what is read (one intake, programme, university or funding source)
+        partner_rows = _teachers_by_partner(filters)
+    result.by_partner = _partner_rows(partner_rows)
+    result.seats = _seats(filters)
+    return result
+
+
+def _teachers_by_partner(filters: DashboardFilters) -> list[tuple[int | None, int]]:
+    """Each teacher once, then counted by university: cheaper than count(DISTINCT) per group."""
+    teachers = _applications(select(Application.teacher_id), filters).distinct().subquery()
+    return db.session.execute(
+        select(TeacherProfile.partner_university_id, func.count())
+        .select_from(teachers)
+        .outerjoin(TeacherProfile, TeacherProfile.user_id == teachers.c.teacher_id)
+        .group_by(TeacherProfile.partner_university_id)
+    ).all()
+
+
+def _partner_rows(partner_rows) -> list[tuple[PartnerUniversity | None, int]]:
+    """(partner id, teachers) as (partner, teachers), most teachers first."""
+    partners = {p.id: p for p in db.session.scalars(select(PartnerUniversity).where(
+        PartnerUniversity.id.in_([pid for pid, _ in partner_rows if pid is not None])))}
+    return sorted(
+        ((partners.get(pid), count) for pid, count in partner_rows),
+        key=lambda row: (-row[1], row[0].name_en if row[0] else "\uffff"),
+    )
+
+
+def _seats(filters: DashboardFilters) -> list[tuple[Intake, int]]:
+    """The intake's own seat counter, for the intakes the program/intake filters leave."""
+    intakes = select(Intake).join(Program, Program.id == Intake.program_id)
+    if filters.program_id is not None:
+        intakes = intakes.where(Intake.program_id == filters.program_id)
+    if filters.intake_id is not None:
+        intakes = intakes.where(Intake.id == filters.intake_id)
+    return [
+        (intake, intake.seats_taken)
+        for intake in db.session.scalars(
+            intakes.options(contains_eager(Intake.program))
+            .order_by(Intake.starts_on.desc(), Intake.id.desc()).limit(30))
+    ]
+
+
+def counted_figures(filters: DashboardFilters) -> Figures:
+    """figures() counted from the applications themselves: for a period, and as the truth
+    the tallies are checked against."""
     result = Figures()
     rows = db.session.execute(
         _applications(select(Application.status, func.count(Application.id)), filters)
@@ -145,20 +242,7 @@ def figures(filters: DashboardFilters) -> Figures:
     result.completed = result.by_status.get(S.COMPLETED.value, 0)
     result.not_completed = result.by_status.get(S.NOT_COMPLETED.value, 0)
 
-    # each teacher once, then counted by university: cheaper than count(DISTINCT) per group
-    teachers = _applications(select(Application.teacher_id), filters).distinct().subquery()
-    partner_rows = db.session.execute(
-        select(TeacherProfile.partner_university_id, func.count())
-        .select_from(teachers)
-        .outerjoin(TeacherProfile, TeacherProfile.user_id == teachers.c.teacher_id)
-        .group_by(TeacherProfile.partner_university_id)
-    ).all()
-    partners = {p.id: p for p in db.session.scalars(select(PartnerUniversity).where(
-        PartnerUniversity.id.in_([pid for pid, _ in partner_rows if pid is not None])))}
-    result.by_partner = sorted(
-        ((partners.get(pid), count) for pid, count in partner_rows),
-        key=lambda row: (-row[1], row[0].name_en if row[0] else "\uffff"),
-    )
+    result.by_partner = _partner_rows(_teachers_by_partner(filters))
 
     rows = db.session.execute(
         _applications(select(Application.funding_source, func.count(Application.id)), filters)
@@ -172,18 +256,7 @@ def figures(filters: DashboardFilters) -> Figures:
         .where(Certificate.status == CertificateStatus.ISSUED)
     ) or 0
 
-    # seats: the intake's own counter, for the intakes the program/intake filters leave
-    intakes = select(Intake).join(Program, Program.id == Intake.program_id)
-    if filters.program_id is not None:
-        intakes = intakes.where(Intake.program_id == filters.program_id)
-    if filters.intake_id is not None:
-        intakes = intakes.where(Intake.id == filters.intake_id)
-    result.seats = [
-        (intake, intake.seats_taken)
-        for intake in db.session.scalars(
-            intakes.options(contains_eager(Intake.program))
-            .order_by(Intake.starts_on.desc(), Intake.id.desc()).limit(30))
-    ]
+    result.seats = _seats(filters)
     return result
 
 
