@@ -161,9 +161,24 @@ def _term_matches(term: str):
     )
 
 
-def filtered(stmt: Select, filters: QueueFilters) -> Select:
-    """The statement joined and narrowed to the filters."""
-    stmt = _joined(stmt).where(Application.status.in_(filters.statuses()))
+def filtered(stmt: Select, filters: QueueFilters, joined: bool = True) -> Select:
+    """The statement joined and narrowed to the filters.
+
+    joined=False joins only what the filters read (a count): with no programme, university or
+    search filter the queue's count reads the applications' index alone.
+    """
+    if joined:
+        stmt = _joined(stmt)
+    else:
+        stmt = stmt.select_from(Application)
+        if filters.program_id is not None:
+            stmt = stmt.join(Intake, Intake.id == Application.intake_id)
+        if filters.search:
+            stmt = stmt.join(User, User.id == Application.teacher_id)
+        if filters.partner_id is not None or filters.search:
+            stmt = stmt.outerjoin(TeacherProfile,
+                                  TeacherProfile.user_id == Application.teacher_id)
+    stmt = stmt.where(Application.status.in_(filters.statuses()))
     if filters.program_id is not None:
         stmt = stmt.where(Intake.program_id == filters.program_id)
     if filters.intake_id is not None:
@@ -275,7 +290,8 @@ def queue_page(
     filters: QueueFilters, page: int = 1, per_page: int = PER_PAGE, language: str = "en"
 ) -> QueuePage:
     """One page of the filtered, sorted queue; a page past the end shows the last one."""
-    total = db.session.scalar(filtered(select(func.count(Application.id)), filters)) or 0
+    total = db.session.scalar(
+        filtered(select(func.count(Application.id)), filters, joined=False)) or 0
     page = min(max(page, 1), max(ceil(total / per_page), 1))
     documents = (
         select(func.count(Document.id))
