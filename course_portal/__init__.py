@@ -53,7 +53,7 @@ def register_extensions(app: Flask) -> None:
     """Bind db, migrate, login, csrf, babel and limiter to the app."""
     from course_portal import models  # noqa: F401  (every table known to Alembic)
     from course_portal.core import outbox, pagecache
-    from course_portal.core.i18n import select_locale
+    from course_portal.core.i18n import install_template_gettext, select_locale
     from course_portal.core.timezones import reader_zone_name
     from course_portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -74,6 +74,7 @@ def register_extensions(app: Flask) -> None:
         timezone_selector=reader_zone_name,
         default_translation_directories=str(ROOT / "translations"),
     )
+    install_template_gettext(app)
     limiter.init_app(app)
     outbox.init_app(app)
     pagecache.init_app(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, has_request_context, request, session
 from flask.globals import _cv_app
-from flask_babel import get_locale
+from flask_babel import get_locale, get_translations
 from flask_login import current_user
 
 #: the languages of the portal, in the order of the switcher, with their own names
@@ -37,6 +37,40 @@ def current_language() -> str:
     babel = getattr(context.g, "_flask_babel", None) if context is not None else None
     locale = getattr(babel, "babel_locale", None) or get_locale()
     return locale.language if locale is not None else "en"
+
+
+def translations():
+    """The catalog of the locale in force (the request's, or one forced for an email).
+
+    Flask-Babel's own lookup walks three context-local proxies and the locale again for every
+    message; a page translates a hundred or more. The catalog is kept beside the chosen
+    locale in Flask-Babel's per-request namespace, under the very locale object it belongs to,
+    so force_locale() (which swaps that object) always gets its own.
+    """
+    context = _cv_app.get(None)
+    babel = getattr(context.g, "_flask_babel", None) if context is not None else None
+    locale = getattr(babel, "babel_locale", None)
+    if locale is not None:
+        kept = getattr(babel, "portal_translations", None)
+        if kept is not None and kept[0] is locale:
+            return kept[1]
+    found = get_translations()
+    babel = getattr(context.g, "_flask_babel", None) if context is not None else None
+    locale = getattr(babel, "babel_locale", None)
+    if locale is not None:
+        babel.portal_translations = (locale, found)
+    return found
+
+
+def install_template_gettext(app) -> None:
+    """Templates translate through translations(), after Flask-Babel has installed its own."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        newstyle=True,
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+    )
 
 
 class TranslatedMixin:

@@ -44,3 +44,21 @@ def test_the_quick_select_writes_what_wtforms_writes():
     form = Menus()
     assert str(form.quick()) == str(form.plain()).replace('"plain"', '"quick"')
     assert "<script>" not in str(form.quick())
+
+
+def test_templates_translate_in_the_locale_in_force_even_when_it_changes(app):
+    """The templates' catalog is kept per request: an email rendered in the recipient's
+    language inside a page's request, and the page after it, each get their own."""
+    from flask import render_template_string
+
+    page = '{{ _("Sign in") }} · {{ ngettext("%(num)d application", "%(num)d applications", 2) }}'
+    with app.test_request_context(headers={"Accept-Language": "zh"}):
+        first = render_template_string(page)
+        with force_locale("ru"):
+            russian = render_template_string(page)
+        with force_locale("en"):
+            english = render_template_string(page)
+        again = render_template_string(page)
+    assert first == again and "登录" in first and "2" in first
+    assert "Войти" in russian and "заявки" in russian
+    assert english == "Sign in · 2 applications"
