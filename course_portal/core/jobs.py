@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import logging
-
 import gc
+import logging
 
 import click
 from flask import current_app

@@ -7,10 +7,10 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, Form, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, Optional, ValidationError
 
-from course_portal.core.widgets import QuickSelect
 from course_portal.accounts.forms import optional_id
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 from course_portal.core.web import options_of
+from course_portal.core.widgets import QuickSelect
 from course_portal.dashboard.services import DashboardFilters
 from course_portal.enrollment.models import ApplicationStatus
 from course_portal.enrollment.queue import STATUS_NAMES

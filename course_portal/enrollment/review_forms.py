@@ -26,10 +26,10 @@ from wtforms.validators import (
     ValidationError,
 )
 
-from course_portal.core.widgets import QuickSelect
 from course_portal.accounts.forms import optional_id
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 from course_portal.core.web import options, options_of
+from course_portal.core.widgets import QuickSelect
 from course_portal.enrollment import queue
 from course_portal.enrollment.models import ApplicationStatus
 from course_portal.enrollment.services import REASON_MAX_LENGTH
