@@ -9,6 +9,7 @@ import threading
 from datetime import datetime, timedelta
 from email.message import EmailMessage
 from email.utils import make_msgid
+from urllib.parse import urlsplit
 
 from flask import current_app, render_template
 from flask_babel import force_locale
@@ -101,11 +102,18 @@ def _smtp_send(message: OutboxMessage) -> None:
     email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="course-portal")
     email.set_content(message.body_text)
     timeout = config["MAIL_TIMEOUT"]
+    # the name the portal gives in EHLO: its own host, not socket.getfqdn(), which waits for a
+    # reverse DNS lookup that a machine without a resolver answers only after seconds
+    local = urlsplit(config["BASE_URL"]).hostname or "localhost"
     if config["MAIL_USE_SSL"]:
-        smtp = smtplib.SMTP_SSL(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout,
-                                context=ssl.create_default_context())
+        smtp = smtplib.SMTP_SSL(config["MAIL_SERVER"], config["MAIL_PORT"], local_hostname=local,
+                                timeout=timeout, context=ssl.create_default_context())
     else:
-        smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], timeout=timeout)
+        smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], local_hostname=local,
+                            timeout=timeout)
+    # leaving the block sends QUIT; a server that is slow or gone by then raises nothing
+    # (smtplib turns the timeout into SMTPServerDisconnected, which __exit__ ignores): the
+    # message was accepted at the end of DATA, and a failure counted here would send it twice
     with smtp:
         if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
             smtp.starttls(context=ssl.create_default_context())

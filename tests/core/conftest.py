@@ -34,12 +34,19 @@ class Envelope:
 
 
 class EnvelopeRecorder:
-    """An aiosmtpd handler keeping every envelope; `delay` slows each DATA to widen races."""
+    """An aiosmtpd handler keeping every envelope; `delay` slows each DATA to widen races,
+    `quit_delay` makes the server slow to answer QUIT, after it has accepted the message."""
 
     def __init__(self):
         self.envelopes: list[Envelope] = []
         self.delay = 0.0
+        self.quit_delay = 0.0
         self._lock = threading.Lock()
+
+    async def handle_QUIT(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        if self.quit_delay:
+            await asyncio.sleep(self.quit_delay)
+        return "221 Bye"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
         if self.delay:
