@@ -316,3 +316,21 @@ def test_an_intake_of_another_program_is_404(client, db, coordinator, program):
     assert client.get(f"/manage/programs/{program.id}/intakes/999999").status_code == 404
     assert client.get("/manage/programs/999999/intakes").status_code == 404
     assert db.session.scalar(select(func.count()).select_from(Intake)) == 1
+
+
+def test_the_open_close_switch_is_offered_only_until_the_window_ends(client, db, coordinator,
+                                                                    program):
+    """After the last day of applications the switch would change nothing a teacher sees."""
+    factories.make_intake(program, title="Running", applications_open_on=TODAY - timedelta(30),
+                          applications_close_on=TODAY)
+    factories.make_intake(program, title="Past window", starts_on=TODAY + timedelta(5),
+                          applications_open_on=TODAY - timedelta(40),
+                          applications_close_on=TODAY - timedelta(1))
+    db.session.commit()
+
+    listing = client.get(f"/manage/programs/{program.id}/intakes").get_data(as_text=True)
+    assert 'Close applications<span class="visually-hidden"> Running</span>' in listing
+    assert "The application window is over" in listing
+    assert "Past window</span></button>" not in listing
+    # the switch is a button like the page's others, not the browser's bare one
+    assert 'name="is_open" value="0" class="secondary"' in listing
