@@ -334,3 +334,18 @@ def test_the_open_close_switch_is_offered_only_until_the_window_ends(client, db,
     assert "Past window</span></button>" not in listing
     # the switch is a button like the page's others, not the browser's bare one
     assert 'name="is_open" value="0" class="secondary"' in listing
+
+
+def test_staff_pages_name_the_programme_in_the_readers_language_first(client, db, login_as):
+    login_as("coordinator", locale="ru")
+    program = factories.make_program(code="IE", title_en="Investment Ecosystem",
+                                     title_zh="投资生态系统", title_ru="Инвестиционная экосистема")
+    db.session.commit()
+    for path in (f"/manage/programs/{program.id}/intakes", f"/manage/programs/{program.id}/modules",
+                 f"/progress/manage/programs/{program.id}/rules"):
+        page = client.get(path).get_data(as_text=True)
+        assert '<p class="meta">Инвестиционная экосистема</p>' in page, path
+        assert "Investment Ecosystem" not in page, path
+    listing = client.get("/manage/programs").get_data(as_text=True)
+    assert listing.index("Инвестиционная экосистема") < listing.index("Investment Ecosystem") < (
+        listing.index("投资生态系统"))
