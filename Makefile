@@ -13,7 +13,9 @@ FLASK := COURSE_PORTAL_ENV=$${COURSE_PORTAL_ENV:-development} $(BIN)/flask --app
 MO_FILES := translations/zh/LC_MESSAGES/messages.mo translations/ru/LC_MESSAGES/messages.mo
 # marked messages beside Babel's defaults (_, gettext, ngettext, ...); tests/test_translations.py
 # extracts with the same. No bare "-k ngettext": it would keep only the singular of plurals.
-BABEL_KEYWORDS := -k _l -k lazy_gettext
+# (with the folders to skip: pybabel skips those starting with "_" too unless told, and
+# templates/_macros holds messages of every form and paged list)
+BABEL_KEYWORDS := -k _l -k lazy_gettext --ignore-dirs '.*'
 
 # the suite runs in one process per core, at most four (TEST_WORKERS=1 for one process);
 # each has its own database and Redis database, see tests/conftest.py

@@ -63,3 +63,34 @@ def test_the_close_applications_button_looks_like_the_others(live_server, page):
     padding = "el => getComputedStyle(el).paddingTop + ' ' + getComputedStyle(el).paddingLeft"
     assert close.evaluate(padding) == edit.evaluate(padding)
     assert abs(close.bounding_box()["height"] - edit.bounding_box()["height"]) <= 2
+
+
+def test_a_file_input_speaks_the_pages_language_and_shows_the_chosen_name(live_server, browser):
+    with live_server.app_context():
+        intake = factories.make_intake(factories.make_program(code="FI"))
+        coordinator = factories.make_user(role="coordinator", email="coord3@spbstu.ru",
+                                          locale="zh")
+        from course_portal.extensions import db
+
+        db.session.commit()
+        url = f"{live_server.url}/progress/manage/intakes/{intake.id}/roster/import"
+        email = coordinator.email
+    context = browser.new_context(locale="zh-CN", viewport={"width": 390, "height": 844},
+                                  is_mobile=True, has_touch=True)
+    page = context.new_page()
+    page.set_default_timeout(10_000)
+    page.goto(live_server.url + "/login")
+    page.locator("input[name=email]").fill(email)
+    page.locator("input[name=password]").fill(factories.PASSWORD)
+    page.locator("form button[type=submit], form input[type=submit]").last.click()
+    finish_sign_in(page, email, sign_out="退出", code_label="登录验证码", verify="验证")
+    page.goto(url)
+    picker = page.locator(".file-picker")
+    assert picker.get_attribute("class") == "file-picker file-enhanced"
+    assert picker.locator(".file-button").inner_text() == "选择文件"
+    assert picker.locator(".file-name").inner_text() == "未选择文件"
+    # keyboard users reach the real input, whose name is the field's label
+    page.locator("input[type=file]").set_input_files(files=[{
+        "name": "名单.csv", "mimeType": "text/csv", "buffer": b"a,b\n"}])
+    assert picker.locator(".file-name").inner_text() == "名单.csv"
+    context.close()
