@@ -29,6 +29,7 @@ from wtforms.validators import (
 )
 
 from course_portal.accounts.models import AcademicTitle, EducationLevel, Sex
+from course_portal.accounts.profile_rules import FOR_APPLYING, NeededForApplying
 from course_portal.accounts.services import PASSWORD_MAX_LENGTH, password_problems
 from course_portal.core.i18n import LANGUAGE_NAMES
 from course_portal.core.text import (
@@ -273,14 +274,18 @@ class TeacherProfileForm(FlaskForm):
         filters=[normalize_text, normalize_snils],
         validators=[*text_rules(SNILS_MAX), Snils()],
     )
+    # required because an application needs them (accounts.profile_rules)
     partner_university_id = SelectField(
-        _l("University"), coerce=optional_id, choices=[], validate_choice=True
+        FOR_APPLYING["partner_university_id"], coerce=optional_id, choices=[],
+        validators=[NeededForApplying()], validate_choice=True,
     )
     department = StringField(
-        _l("Department"), filters=[normalize_text], validators=text_rules(DEPARTMENT_MAX)
+        FOR_APPLYING["department"], filters=[normalize_text],
+        validators=[NeededForApplying(), *text_rules(DEPARTMENT_MAX)[1:]],
     )
     position = StringField(
-        _l("Position"), filters=[normalize_text], validators=text_rules(POSITION_MAX)
+        FOR_APPLYING["position"], filters=[normalize_text],
+        validators=[NeededForApplying(), *text_rules(POSITION_MAX)[1:]],
     )
     academic_title = SelectField(
         _l("Academic title"), choices=options_of(academic_title_choices),

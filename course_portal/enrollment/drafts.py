@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import attributes
 
 from course_portal.accounts.models import Role, User
+from course_portal.accounts.profile_rules import FOR_APPLYING, missing_for_applying
 from course_portal.catalog.models import Intake
 from course_portal.core.clock import portal_today
 from course_portal.core.text import normalize_multiline, normalize_text
@@ -168,9 +169,6 @@ def _window_message(intake: Intake):
               closes=intake.applications_close_on.isoformat())
 
 
-#: the profile fields a teacher must fill in before submitting
-REQUIRED_PROFILE_FIELDS = ("family_name_zh", "given_name_zh", "family_name_latin",
-                           "given_name_latin", "partner_university_id", "department", "position")
 
 
 def submission_problems(application: Application) -> dict[str | None, list]:
@@ -182,10 +180,10 @@ def submission_problems(application: Application) -> dict[str | None, list]:
 
     if not application.intake.is_accepting_on(portal_today()):
         add(None, _window_message(application.intake))
-    profile = application.teacher.profile
-    if profile is None or any(not getattr(profile, f) for f in REQUIRED_PROFILE_FIELDS):
-        add(None, _l("Complete your profile first: your name in Chinese characters and in Latin "
-                     "letters, your university, department and position."))
+    missing = missing_for_applying(application.teacher.profile)
+    if missing:
+        add(None, _l("Complete your profile first (your draft is kept): %(fields)s.",
+                     fields=", ".join(str(FOR_APPLYING[name]) for name in missing)))
     if not application.motivation.strip():
         add("motivation", _l("Tell us why you want to take this program."))
     if application.funding_source is None:

@@ -25,7 +25,6 @@ from course_portal.enrollment.drafts import (  # noqa: F401 (API: the teacher's 
     DRAFT_FIELDS,
     FUNDING_OTHER_MAX_LENGTH,
     MOTIVATION_MAX_LENGTH,
-    REQUIRED_PROFILE_FIELDS,
     clean_input,
     save_draft,
     submission_problems,

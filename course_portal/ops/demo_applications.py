@@ -16,6 +16,7 @@ from PIL import Image, ImageDraw
 from sqlalchemy import func, select, update
 
 from course_portal.accounts.models import Role, User
+from course_portal.accounts.profile_rules import missing_for_applying
 from course_portal.catalog.models import Intake, Program
 from course_portal.core.clock import portal_today
 from course_portal.core.outbox import OutboxMessage
@@ -138,9 +139,7 @@ def can_apply(teacher: User | None) -> bool:
     """An enabled teacher whose profile is complete enough to submit."""
     if teacher is None or not teacher.is_enabled or not teacher.has_role(Role.TEACHER):
         return False
-    profile = teacher.profile
-    return profile is not None and all(
-        getattr(profile, name) for name in services.REQUIRED_PROFILE_FIELDS)
+    return not missing_for_applying(teacher.profile)
 
 
 def demo_documents(teacher: User) -> list[tuple[DocumentKind, str, bytes]]:

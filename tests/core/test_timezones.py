@@ -48,6 +48,7 @@ def test_a_zone_chosen_in_the_profile_is_used_and_a_made_up_one_refused(client, 
     application = _history_at(MOMENT, teacher)
     form = {"family_name_zh": "王", "given_name_zh": "小明", "family_name_latin": "Wang",
             "given_name_latin": "Xiaoming", "name_ru": "Ван Сяомин", "citizenship": "CN",
+            "department": "School of Economics", "position": "Lecturer",
             "academic_title": "none", "locale": "en"}
 
     refused = client.post("/profile/edit", data={**form, "timezone": "Mars/Olympus"})

@@ -37,6 +37,7 @@ def test_teacher_registers_with_chinese_name_confirms_and_signs_in(live_server, 
     page.get_by_label("Given name in Latin letters, as in your passport").fill("Nana")
     page.get_by_label("University").select_option(label="Datong University")
     page.get_by_label("Department").fill("外国语学院")
+    page.get_by_label("Position").fill("副教授")
     page.get_by_label("WeChat ID").fill("nana_ouyang")
     page.get_by_role("button", name="Create account").click()
 

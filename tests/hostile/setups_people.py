@@ -20,11 +20,16 @@ from tests.hostile.spec import LINE, Env, commit, new_code, unique
 # --- accounts ---------------------------------------------------------------------------------
 
 def registration_baseline(env: Env) -> dict:
+    from course_portal.catalog.models import PartnerUniversity
+
+    # a university from the list when there is one: an application needs it
+    partner = db.session.scalar(select(PartnerUniversity.id).order_by(PartnerUniversity.id))
     return {
         "email": env.rows.get("email", ""), "password": "长城 long enough pass",
         "password_confirm": "长城 long enough pass", "family_name_zh": "欧阳",
         "given_name_zh": "娜娜", "family_name_latin": "Ouyang", "given_name_latin": "Nana",
-        "name_ru": "Оуян Нана", "born_on": "1985-03-14", "partner_university_id": "",
+        "name_ru": "Оуян Нана", "born_on": "1985-03-14",
+        "partner_university_id": str(partner) if partner else "",
         "department": "Institute of Foreign Languages", "position": "Associate professor",
         "academic_title": "associate_professor", "phone": "+86 138 0013 8000",
         "wechat_id": "nana_ouyang", "locale": "en",

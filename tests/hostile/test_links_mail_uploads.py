@@ -128,13 +128,20 @@ def test_reset_link_uses_base_url_whatever_the_host_header(hostile_app, headers)
 @pytest.mark.parametrize("headers", HOSTILE_HOSTS)
 def test_confirmation_link_uses_base_url_whatever_the_host_header(hostile_app, headers):
     """The same for the link that confirms a new account."""
+    from sqlalchemy import select
+
+    from course_portal.catalog.models import PartnerUniversity
+
     web = hostile_app.test_client()
     email = f"host{id(headers)}{len(headers)}@example.edu.cn"
+    with hostile_app.app_context():
+        partner = db.session.scalar(select(PartnerUniversity.id).order_by(PartnerUniversity.id))
     data = {
         "email": email, "password": "长城 long enough pass",
         "password_confirm": "长城 long enough pass", "family_name_zh": "欧阳",
         "given_name_zh": "娜娜", "family_name_latin": "Ouyang", "given_name_latin": "Nana",
-        "partner_university_id": "", "academic_title": "none", "locale": "en",
+        "partner_university_id": str(partner or ""), "department": "School of Economics",
+        "position": "Lecturer", "academic_title": "none", "locale": "en",
     }
     response = web.post("/register", data=data, headers=headers)
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]

@@ -192,6 +192,7 @@ def test_the_profile_turns_the_reminders_off(client, login_as, db):
     teacher = login_as("teacher", locale="en")
     form = {"family_name_zh": "王", "given_name_zh": "小明", "family_name_latin": "Wang",
             "given_name_latin": "Xiaoming", "name_ru": "Ван Сяомин", "citizenship": "CN",
+            "department": "School of Economics", "position": "Lecturer",
             "academic_title": "none", "locale": "en", "timezone": ""}
     assert client.get("/profile/edit").status_code == 200
     assert client.post("/profile/edit", data=form).status_code == 302  # the box unticked

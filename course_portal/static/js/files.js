@@ -3,7 +3,7 @@
 document.querySelectorAll(".file-picker").forEach(function (picker) {
   var input = picker.querySelector("input[type=file]");
   var name = picker.querySelector(".file-name");
-  if (!input || !name) {
+  if (!input || !name || picker.classList.contains("file-enhanced")) {
     return;
   }
   picker.classList.add("file-enhanced");
