@@ -29,7 +29,7 @@ from wtforms.validators import (
 )
 
 from course_portal.accounts.models import AcademicTitle, EducationLevel, Sex
-from course_portal.accounts.profile_rules import ask_what_applying_needs
+from course_portal.accounts.profile_rules import FOR_APPLYING, NeededForApplying
 from course_portal.accounts.services import PASSWORD_MAX_LENGTH, password_problems
 from course_portal.core.i18n import LANGUAGE_NAMES
 from course_portal.core.text import (
@@ -41,7 +41,7 @@ from course_portal.core.text import (
     describe,
     normalize_text,
 )
-from course_portal.core.web import options, options_of
+from course_portal.core.web import options_of
 
 #: the column lengths of users and teacher_profiles, repeated here so the form refuses first
 EMAIL_MAX = 254
@@ -235,27 +235,25 @@ def academic_title_choices() -> list[tuple[str, str]]:
 class TeacherProfileForm(FlaskForm):
     """What a visiting teacher tells about themselves; the view fills the university choices."""
 
-    # What an application needs is declared optional here and made required when the form is
-    # built, by the one rule in accounts.profile_rules (see __init__).
     family_name_zh = StringField(
         _l("Family name in Chinese characters (姓)"),
         filters=[normalize_text],
-        validators=name_rules(NAME_ZH_MAX, "han", required=False),
+        validators=name_rules(NAME_ZH_MAX, "han"),
     )
     given_name_zh = StringField(
         _l("Given name in Chinese characters (名)"),
         filters=[normalize_text],
-        validators=name_rules(NAME_ZH_MAX, "han", required=False),
+        validators=name_rules(NAME_ZH_MAX, "han"),
     )
     family_name_latin = StringField(
         _l("Family name in Latin letters, as in your passport"),
         filters=[normalize_text],
-        validators=name_rules(NAME_LATIN_MAX, "latin", required=False),
+        validators=name_rules(NAME_LATIN_MAX, "latin"),
     )
     given_name_latin = StringField(
         _l("Given name in Latin letters, as in your passport"),
         filters=[normalize_text],
-        validators=name_rules(NAME_LATIN_MAX, "latin", required=False),
+        validators=name_rules(NAME_LATIN_MAX, "latin"),
     )
     name_ru = StringField(
         _l("Name in Russian (Cyrillic)"),
@@ -276,14 +274,18 @@ class TeacherProfileForm(FlaskForm):
         filters=[normalize_text, normalize_snils],
         validators=[*text_rules(SNILS_MAX), Snils()],
     )
+    # required because an application needs them (accounts.profile_rules)
     partner_university_id = SelectField(
-        _l("University"), coerce=optional_id, choices=[], validate_choice=True,
+        FOR_APPLYING["partner_university_id"], coerce=optional_id, choices=[],
+        validators=[NeededForApplying()], validate_choice=True,
     )
     department = StringField(
-        _l("Department"), filters=[normalize_text], validators=text_rules(DEPARTMENT_MAX)
+        FOR_APPLYING["department"], filters=[normalize_text],
+        validators=[NeededForApplying(), *text_rules(DEPARTMENT_MAX)[1:]],
     )
     position = StringField(
-        _l("Position"), filters=[normalize_text], validators=text_rules(POSITION_MAX)
+        FOR_APPLYING["position"], filters=[normalize_text],
+        validators=[NeededForApplying(), *text_rules(POSITION_MAX)[1:]],
     )
     academic_title = SelectField(
         _l("Academic title"), choices=options_of(academic_title_choices),
@@ -313,28 +315,6 @@ class TeacherProfileForm(FlaskForm):
     wants_reminders = BooleanField(
         _l("Email me reminders: deadlines, the start of the course, module days"), default=True)
     submit = SubmitField(_l("Save"))
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        ask_what_applying_needs(self)
-
-
-def with_university_choices(form):
-    """Fill a form's university menu from the partner universities, a blank choice first.
-
-    With no partner university to choose, the menu is not required: a browser would refuse
-    to send a form whose required menu offers only the blank choice.
-    """
-    from course_portal.accounts.services import partner_university_choices
-
-    choices = partner_university_choices()
-    menu = form.partner_university_id
-    menu.choices = options([("", _l("— choose your university —"))] + [
-        (str(university_id), name) for university_id, name in choices
-    ])
-    if not choices:
-        menu.flags.required = False
-    return form
 
 
 class RegistrationForm(TeacherProfileForm):
