@@ -23,10 +23,11 @@ TEST_WORKERS ?= $(shell n=$$(nproc 2>/dev/null || echo 1); echo $$(( n < 4 ? n :
 PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS)
 
 # Debian packages: WeasyPrint's text stack with fast font subsetting and a CJK font;
-# the tests also drive Chromium, read PDFs with poppler and run deploy/nginx.conf in nginx;
-# Playwright's driver (node) needs libatomic1, which a minimal Debian lacks.
+# the tests also drive Chromium, read PDFs with poppler, run deploy/nginx.conf in nginx and
+# the W3C HTML checker (vnu.jar) on Java; Playwright's driver (node) needs libatomic1, which a
+# minimal Debian lacks.
 RUN_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core fontconfig
-TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils nginx-light libatomic1
+TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils nginx-light libatomic1 openjdk-17-jre-headless
 # the page benchmark loads gunicorn with wrk
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk
 

@@ -33,7 +33,7 @@ def test_coordinator_follows_the_dashboard(live_server, page, browser, tmp_path)
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
 
     # a bar of the chart leads to the queue with the same filter and the same number
-    page.get_by_role("link", name="Submitted: 2").click()
+    page.get_by_role("link", name="Submitted 2", exact=True).click()
     expect(page.get_by_role("heading", name="Applications to review")).to_be_visible()
     expect(page.get_by_text("2 applications")).to_be_visible()
     assert "status=submitted" in page.url
