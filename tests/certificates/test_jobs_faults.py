@@ -178,7 +178,9 @@ def test_a_killed_rq_worker_leaves_a_batch_the_page_shows_stopped_and_resumes(
 
     # the worker and the work horse it forked for the job die together, as in a crash
     issued = kill_when_some_are_issued(app, worker, batch_id)
-    assert_registry_sound(app, program_id, expected=issued)
+    # the batch's count is saved just after each certificate's own commit, so the kill may land
+    # between the two: the registry then holds one more than the page counted, never fewer
+    assert len(assert_registry_sound(app, program_id)) in (issued, issued + 1)
 
     client = app.test_client()
     sign_in(client, coordinator_id)
