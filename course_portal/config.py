@@ -33,7 +33,11 @@ class Defaults:
     MAIL_PASSWORD = ""
     MAIL_USE_TLS = False
     MAIL_USE_SSL = False
+    #: seconds to wait for each SMTP reply
     MAIL_TIMEOUT = 10
+    #: seconds to wait for the reply to a message's data, by when the server may have taken it:
+    #: a shorter wait counted as a failure would send it twice (RFC 5321 asks for 10 minutes)
+    MAIL_DATA_TIMEOUT = 600
     MAIL_DEFAULT_SENDER = "Course portal <noreply@localhost>"
     #: how the outbox leaves after a commit: thread, inline, rq or off
     OUTBOX_DISPATCH = "thread"

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import logging
 import smtplib
+import socket
 import ssl
 import threading
 from datetime import datetime, timedelta
 from email.message import EmailMessage
-from email.utils import make_msgid
 from urllib.parse import urlsplit
 
 from flask import current_app, render_template
@@ -22,8 +22,11 @@ from course_portal.extensions import db
 
 log = logging.getLogger(__name__)
 
-#: a claimed message is left alone by other senders for this long
-CLAIM_SECONDS = 120
+#: replies a send may wait MAIL_TIMEOUT for (greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT, DATA,
+#: the message itself...), besides the reply to the message, which waits MAIL_DATA_TIMEOUT
+SEND_EXCHANGES = 12
+#: what a claim lasts beyond the longest a send may take: the claiming and the bookkeeping
+CLAIM_MARGIN_SECONDS = 60
 
 
 class OutboxMessage(Base):
@@ -90,8 +93,76 @@ def queue_email(to: str, template: str, locale: str = "en", kind: str = "", **co
     return message
 
 
+class _PatientVerdict:
+    """An SMTP connection that waits `verdict_timeout` for the reply to the message's data.
+
+    When the last dot of the message has left, the server may already have taken it: a
+    timeout there counted as a failure would send the message again on the retry (RFC 1047).
+    RFC 5321 (4.5.3.2.6) asks a client to wait 10 minutes for that reply, while every other
+    reply waits the connection's own timeout.
+    """
+
+    verdict_timeout: float = 600.0
+    #: inside data(): the replies read so far (the "354 go ahead", then the verdict)
+    _data_replies: int | None = None
+
+    def data(self, msg):
+        self._data_replies = 0
+        try:
+            return super().data(msg)
+        finally:
+            self._data_replies = None
+            if self.sock is not None:
+                self.sock.settimeout(self.timeout)
+
+    def getreply(self):
+        if self._data_replies is not None:
+            self._data_replies += 1
+            if self._data_replies == 2 and self.sock is not None:
+                self.sock.settimeout(self.verdict_timeout)
+        return super().getreply()
+
+
+class _SMTP(_PatientVerdict, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_PatientVerdict, smtplib.SMTP_SSL):
+    pass
+
+
+def send_deadline_seconds(config) -> float:
+    """The longest one send may take: past it the connection is cut (see _smtp_send)."""
+    return config["MAIL_DATA_TIMEOUT"] + SEND_EXCHANGES * config["MAIL_TIMEOUT"]
+
+
+def claim_seconds(config) -> float:
+    """How long a claimed message is left alone by other senders: longer than any send.
+
+    A claim that lapsed while its sender still waited for a slow server would let a second
+    sender send the same message.
+    """
+    return send_deadline_seconds(config) + CLAIM_MARGIN_SECONDS
+
+
+def _cut(smtp: smtplib.SMTP, fired: threading.Event) -> None:
+    """Close a send that outlived its deadline: a blocked read returns at once."""
+    fired.set()
+    sock = smtp.sock
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+
 def _smtp_send(message: OutboxMessage) -> None:
-    """Send one message; ValueError means it can never be sent as it is."""
+    """Send one message; ValueError means it can never be sent as it is.
+
+    Each reply waits MAIL_TIMEOUT, the reply to the message itself MAIL_DATA_TIMEOUT, and
+    the whole send ends by send_deadline_seconds(), however slowly a server trickles its
+    answers, so that it always ends inside its claim.
+    """
     if not is_single_address(message.to_address):
         raise ValueError("the recipient is not a single email address")
     config = current_app.config
@@ -99,28 +170,47 @@ def _smtp_send(message: OutboxMessage) -> None:
     email["From"] = config["MAIL_DEFAULT_SENDER"]
     email["To"] = message.to_address
     email["Subject"] = sanitize_header(message.subject)
-    email["Message-ID"] = make_msgid(idstring=f"outbox-{message.id}", domain="course-portal")
+    # the same Message-ID on every attempt: if a server took a message whose reply never came,
+    # the retry is one the receiving side can recognise as the same message
+    created = message.created_at.strftime("%Y%m%d%H%M%S%f")
+    email["Message-ID"] = f"<outbox-{message.id}.{created}@course-portal>"
     email.set_content(message.body_text)
     timeout = config["MAIL_TIMEOUT"]
     # the name the portal gives in EHLO: its own host, not socket.getfqdn(), which waits for a
     # reverse DNS lookup that a machine without a resolver answers only after seconds
     local = urlsplit(config["BASE_URL"]).hostname or "localhost"
     if config["MAIL_USE_SSL"]:
-        smtp = smtplib.SMTP_SSL(config["MAIL_SERVER"], config["MAIL_PORT"], local_hostname=local,
-                                timeout=timeout, context=ssl.create_default_context())
+        smtp = _SMTPSSL(local_hostname=local, timeout=timeout,
+                        context=ssl.create_default_context())
     else:
-        smtp = smtplib.SMTP(config["MAIL_SERVER"], config["MAIL_PORT"], local_hostname=local,
-                            timeout=timeout)
-    # leaving the block sends QUIT; a server that is slow or gone by then raises nothing
-    # (smtplib turns the timeout into SMTPServerDisconnected, which __exit__ ignores): the
-    # message was accepted at the end of DATA, and a failure counted here would send it twice
-    with smtp:
-        if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
-            smtp.starttls(context=ssl.create_default_context())
-        if config["MAIL_USERNAME"]:
-            smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
-        # the envelope names the one recipient, whatever the headers parse to
-        smtp.send_message(email, to_addrs=[message.to_address])
+        smtp = _SMTP(local_hostname=local, timeout=timeout)
+    smtp.verdict_timeout = config["MAIL_DATA_TIMEOUT"]
+    fired = threading.Event()
+    deadline = send_deadline_seconds(config)
+    watchdog = threading.Timer(deadline, _cut, args=(smtp, fired))
+    watchdog.daemon = True
+    watchdog.start()
+    try:
+        # leaving the block sends QUIT; a server that is slow or gone by then raises nothing
+        # (smtplib turns the timeout into SMTPServerDisconnected, which __exit__ ignores): the
+        # message was accepted at the end of DATA, and a failure counted here would send it
+        # twice
+        with smtp:
+            code, greeting = smtp.connect(config["MAIL_SERVER"], config["MAIL_PORT"])
+            if code != 220:  # what smtplib.SMTP(host) checks when it connects itself
+                raise smtplib.SMTPConnectError(code, greeting)
+            if config["MAIL_USE_TLS"] and not config["MAIL_USE_SSL"]:
+                smtp.starttls(context=ssl.create_default_context())
+            if config["MAIL_USERNAME"]:
+                smtp.login(config["MAIL_USERNAME"], config["MAIL_PASSWORD"])
+            # the envelope names the one recipient, whatever the headers parse to
+            smtp.send_message(email, to_addrs=[message.to_address])
+    except (OSError, smtplib.SMTPException) as exc:
+        if fired.is_set():
+            raise TimeoutError(f"the send took longer than {deadline:g} s and was cut") from exc
+        raise
+    finally:
+        watchdog.cancel()
 
 
 def is_permanent_failure(exc: Exception) -> bool:
@@ -148,7 +238,7 @@ def _claim(message_id: int, now: datetime) -> bool:
             OutboxMessage.failed_at.is_(None),
             or_(OutboxMessage.claimed_until.is_(None), OutboxMessage.claimed_until < now),
         )
-        .values(claimed_until=now + timedelta(seconds=CLAIM_SECONDS))
+        .values(claimed_until=now + timedelta(seconds=claim_seconds(current_app.config)))
         .execution_options(synchronize_session=False)
     )
     db.session.commit()

@@ -34,13 +34,20 @@ class Envelope:
 
 
 class EnvelopeRecorder:
-    """An aiosmtpd handler keeping every envelope; `delay` slows each DATA to widen races,
-    `quit_delay` makes the server slow to answer QUIT, after it has accepted the message."""
+    """An aiosmtpd handler keeping every envelope; `delay` makes the server slow to answer the
+    message's data, `quit_delay` slow to answer QUIT, after it has accepted the message.
+
+    With `hold_first` set to an Event, the first message's data waits (`holding` is set) until
+    the test sets that Event: one sender is then stopped mid-send for as long as the test
+    needs, whatever the machine's speed.
+    """
 
     def __init__(self):
         self.envelopes: list[Envelope] = []
         self.delay = 0.0
         self.quit_delay = 0.0
+        self.hold_first: threading.Event | None = None
+        self.holding = threading.Event()
         self._lock = threading.Lock()
 
     async def handle_QUIT(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
@@ -49,6 +56,11 @@ class EnvelopeRecorder:
         return "221 Bye"
 
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd's name)
+        if self.hold_first is not None and not self.holding.is_set():
+            self.holding.set()  # no await in between: only one message is held
+            released = await asyncio.get_running_loop().run_in_executor(
+                None, self.hold_first.wait, 60)
+            assert released, "the test never released the held message"
         if self.delay:
             await asyncio.sleep(self.delay)
         with self._lock:

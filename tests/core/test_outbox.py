@@ -11,6 +11,7 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
+import time_machine
 from flask import Blueprint
 from jinja2 import ChoiceLoader, DictLoader
 from sqlalchemy import func, select, update
@@ -223,55 +224,106 @@ def test_after_max_attempts_the_message_is_marked_failed(down_app, mail_server, 
 # --- races --------------------------------------------------------------------------------------
 
 
-@pytest.fixture
-def patient_mail_app(make_app, mail_server):
-    """mail_app with a timeout no slow machine reaches: what a test then checks is the
-    outbox's claim, not the machine's speed."""
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_server.port, MAIL_TIMEOUT=120)
-    with app.app_context():
-        yield app
+def _hold_one_sender_mid_send(mail_app, mail_server, senders: int = 2):
+    """Start `senders` senders at once; the first message to reach the server is held there
+    until the caller releases it. Returns (release, threads, results, errors, one_finished)."""
+    release = threading.Event()
+    mail_server.recorder.hold_first = release
+    barrier = threading.Barrier(senders)
+    results, errors = [], []
+    one_finished = threading.Event()
+
+    def sender():
+        with mail_app.app_context():
+            try:
+                barrier.wait(timeout=30)
+                results.append(send_pending())
+                one_finished.set()
+            except Exception as exc:  # noqa: BLE001 (reported by the assertion below)
+                errors.append(exc)
+                one_finished.set()
+            finally:
+                db.session.remove()
+
+    threads = [threading.Thread(target=sender) for _ in range(senders)]
+    for thread in threads:
+        thread.start()
+    return release, threads, results, errors, one_finished
 
 
-def test_two_senders_at_once_never_send_a_message_twice(patient_mail_app, mail_server):
-    mail_app = patient_mail_app
+def test_two_senders_at_once_never_send_a_message_twice(mail_app, mail_server):
+    """Both senders start together; one is stopped inside its first message's data while the
+    other works through the whole list, then the first finishes: no interleaving is left to
+    the machine's speed, and no timeout can run out."""
     recipients = [f"teacher{n}@example.edu.cn" for n in range(24)]
     for to in recipients:
         add_row(to=to, subject=f"Message for {to}")
     db.session.commit()
     db.session.remove()
-    # slow enough that both senders work through the same list at the same time
-    mail_server.recorder.delay = 0.03
-    barrier = threading.Barrier(2)
-    results, errors = [], []
 
-    def sender():
-        with mail_app.app_context():
-            try:
-                barrier.wait(timeout=10)
-                results.append(send_pending())
-            except Exception as exc:  # noqa: BLE001 (reported by the assertion below)
-                errors.append(exc)
-            finally:
-                db.session.remove()
-
-    threads = [threading.Thread(target=sender) for _ in range(2)]
-    for thread in threads:
-        thread.start()
+    release, threads, results, errors, one_finished = _hold_one_sender_mid_send(
+        mail_app, mail_server)
+    assert mail_server.recorder.holding.wait(30), "no message reached the server"
+    assert one_finished.wait(60), "the free sender did not finish"
+    release.set()
     for thread in threads:
         thread.join(timeout=60)
 
     assert errors == []
     delivered = Counter(e.rcpt_tos[0] for e in mail_server.envelopes)
     assert delivered == Counter(recipients), "some message was sent twice or not at all"
-    assert sum(r["sent"] for r in results) == len(recipients)
+    # the held sender sent the one it held, the other sender every other one
+    assert sorted(r["sent"] for r in results) == [1, len(recipients) - 1]
     rows = db.session.scalars(select(OutboxMessage)).all()
     assert all(row.sent_at is not None and row.attempts == 1 for row in rows)
+
+
+def test_a_message_stays_claimed_for_as_long_as_its_send_may_take(mail_app, mail_server):
+    """A claim that lapsed while a slow server kept its sender waiting would let a second
+    sender deliver the same message: the claim outlasts the longest send."""
+    from course_portal.core.outbox import claim_seconds, send_deadline_seconds
+
+    config = mail_app.config
+    assert claim_seconds(config) > send_deadline_seconds(config) >= config["MAIL_DATA_TIMEOUT"]
+    message_id = add_row(to="held@example.edu.cn")
+    db.session.commit()
+    db.session.remove()
+
+    release, threads, results, errors, _ = _hold_one_sender_mid_send(
+        mail_app, mail_server, senders=1)
+    assert mail_server.recorder.holding.wait(30)
+    # a second sender comes by when the held send would be cut at the latest
+    latest = utcnow() + timedelta(seconds=send_deadline_seconds(config))
+    with time_machine.travel(latest, tick=False):
+        assert send_pending() == {"sent": 0, "failed": 0, "kept": 0}
+    release.set()
+    threads[0].join(timeout=60)
+
+    assert errors == [] and results == [{"sent": 1, "failed": 0, "kept": 0}]
+    assert [e.rcpt_tos for e in mail_server.envelopes] == [["held@example.edu.cn"]]
+    assert fresh(message_id).attempts == 1
+
+
+def test_a_server_slow_to_take_the_message_gets_it_once(make_app, mail_server):
+    """The server answers the message's data later than MAIL_TIMEOUT: it may have taken it
+    already, so the sender waits MAIL_DATA_TIMEOUT for the answer instead of counting a
+    failure whose retry would deliver it a second time."""
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_server.port, MAIL_TIMEOUT=1)
+    mail_server.recorder.delay = 1.5
+    with app.app_context():
+        message_id = add_row(to="slow@example.edu.cn")
+        db.session.commit()
+        assert send_pending() == {"sent": 1, "failed": 0, "kept": 0}
+        make_due(message_id)
+        assert send_pending() == {"sent": 0, "failed": 0, "kept": 0}
+        assert fresh(message_id).attempts == 1
+    assert [e.rcpt_tos for e in mail_server.envelopes] == [["slow@example.edu.cn"]]
 
 
 def test_a_server_slow_to_say_goodbye_gets_each_message_once(make_app, mail_server):
     """The message is accepted at the end of DATA: a QUIT that times out is not a failure, or
     the retry would deliver the message a second time."""
-    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_server.port, MAIL_TIMEOUT=0.5)
+    app = make_app(MAIL_SERVER="127.0.0.1", MAIL_PORT=mail_server.port, MAIL_TIMEOUT=1)
     mail_server.recorder.quit_delay = 1.5
     with app.app_context():
         message_id = add_row(to="slow@example.edu.cn")
@@ -282,6 +334,20 @@ def test_a_server_slow_to_say_goodbye_gets_each_message_once(make_app, mail_serv
         row = fresh(message_id)
         assert row.sent_at is not None and row.attempts == 1 and row.last_error in ("", None)
     assert [e.rcpt_tos for e in mail_server.envelopes] == [["slow@example.edu.cn"]]
+
+
+def test_every_attempt_at_a_message_carries_the_same_message_id(down_app, mail_server):
+    """A server that took a message whose answer never came gets the retry with the same
+    Message-ID, so the receiving side can tell it is the same message."""
+    message_id = add_row(to="again@example.edu.cn")
+    db.session.commit()
+    assert send_pending()["failed"] == 1
+    down_app.config["MAIL_PORT"] = mail_server.port
+    make_due(message_id)
+    assert send_pending()["sent"] == 1
+    (envelope,) = mail_server.envelopes
+    created = fresh(message_id).created_at.strftime("%Y%m%d%H%M%S%f")
+    assert envelope.message["Message-ID"] == f"<outbox-{message_id}.{created}@course-portal>"
 
 
 # --- header injection ---------------------------------------------------------------------------
