@@ -26,10 +26,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     load_config(app, test_config)
     os.makedirs(app.instance_path, exist_ok=True)
-    from course_portal.core import formdata, ids
+    from course_portal.core import form_messages, formdata, ids
 
     ids.init_app(app)
     formdata.install()
+    form_messages.install()
     register_logging(app)
     register_extensions(app)
     register_blueprints(app)

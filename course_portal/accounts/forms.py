@@ -18,19 +18,16 @@ from wtforms import (
     SubmitField,
 )
 from wtforms.validators import (
-    DataRequired,
-    Email,
     EqualTo,
-    InputRequired,
-    Length,
     Optional,
     Regexp,
     ValidationError,
 )
 
 from course_portal.accounts.models import AcademicTitle, EducationLevel, Sex
-from course_portal.accounts.profile_rules import FOR_APPLYING, NeededForApplying
+from course_portal.accounts.profile_rules import ask_what_applying_needs
 from course_portal.accounts.services import PASSWORD_MAX_LENGTH, password_problems
+from course_portal.core.form_messages import at_most, email_address, given, not_blank
 from course_portal.core.i18n import LANGUAGE_NAMES
 from course_portal.core.text import (
     BIDI_CONTROLS,
@@ -41,7 +38,7 @@ from course_portal.core.text import (
     describe,
     normalize_text,
 )
-from course_portal.core.web import options_of
+from course_portal.core.web import options, options_of
 
 #: the column lengths of users and teacher_profiles, repeated here so the form refuses first
 EMAIL_MAX = 254
@@ -154,8 +151,8 @@ class Snils:
 
 def text_rules(max_length: int, required: bool = False) -> list:
     """Validators of a single-line text field: required or optional, length, no hidden characters."""
-    first = DataRequired() if required else Optional()
-    return [first, Length(max=max_length), SafeText(), NoHiddenCharacters()]
+    first = not_blank() if required else Optional()
+    return [first, at_most(max_length), SafeText(), NoHiddenCharacters()]
 
 
 def name_rules(max_length: int, script: str | None = None, required: bool = True) -> list:
@@ -235,25 +232,27 @@ def academic_title_choices() -> list[tuple[str, str]]:
 class TeacherProfileForm(FlaskForm):
     """What a visiting teacher tells about themselves; the view fills the university choices."""
 
+    # What an application needs is declared optional here and made required when the form is
+    # built, by the one rule in accounts.profile_rules (see __init__).
     family_name_zh = StringField(
         _l("Family name in Chinese characters (姓)"),
         filters=[normalize_text],
-        validators=name_rules(NAME_ZH_MAX, "han"),
+        validators=name_rules(NAME_ZH_MAX, "han", required=False),
     )
     given_name_zh = StringField(
         _l("Given name in Chinese characters (名)"),
         filters=[normalize_text],
-        validators=name_rules(NAME_ZH_MAX, "han"),
+        validators=name_rules(NAME_ZH_MAX, "han", required=False),
     )
     family_name_latin = StringField(
         _l("Family name in Latin letters, as in your passport"),
         filters=[normalize_text],
-        validators=name_rules(NAME_LATIN_MAX, "latin"),
+        validators=name_rules(NAME_LATIN_MAX, "latin", required=False),
     )
     given_name_latin = StringField(
         _l("Given name in Latin letters, as in your passport"),
         filters=[normalize_text],
-        validators=name_rules(NAME_LATIN_MAX, "latin"),
+        validators=name_rules(NAME_LATIN_MAX, "latin", required=False),
     )
     name_ru = StringField(
         _l("Name in Russian (Cyrillic)"),
@@ -274,18 +273,14 @@ class TeacherProfileForm(FlaskForm):
         filters=[normalize_text, normalize_snils],
         validators=[*text_rules(SNILS_MAX), Snils()],
     )
-    # required because an application needs them (accounts.profile_rules)
     partner_university_id = SelectField(
-        FOR_APPLYING["partner_university_id"], coerce=optional_id, choices=[],
-        validators=[NeededForApplying()], validate_choice=True,
+        _l("University"), coerce=optional_id, choices=[], validate_choice=True,
     )
     department = StringField(
-        FOR_APPLYING["department"], filters=[normalize_text],
-        validators=[NeededForApplying(), *text_rules(DEPARTMENT_MAX)[1:]],
+        _l("Department"), filters=[normalize_text], validators=text_rules(DEPARTMENT_MAX)
     )
     position = StringField(
-        FOR_APPLYING["position"], filters=[normalize_text],
-        validators=[NeededForApplying(), *text_rules(POSITION_MAX)[1:]],
+        _l("Position"), filters=[normalize_text], validators=text_rules(POSITION_MAX)
     )
     academic_title = SelectField(
         _l("Academic title"), choices=options_of(academic_title_choices),
@@ -316,6 +311,28 @@ class TeacherProfileForm(FlaskForm):
         _l("Email me reminders: deadlines, the start of the course, module days"), default=True)
     submit = SubmitField(_l("Save"))
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        ask_what_applying_needs(self)
+
+
+def with_university_choices(form):
+    """Fill a form's university menu from the partner universities, a blank choice first.
+
+    With no partner university to choose, the menu is not required: a browser would refuse
+    to send a form whose required menu offers only the blank choice.
+    """
+    from course_portal.accounts.services import partner_university_choices
+
+    choices = partner_university_choices()
+    menu = form.partner_university_id
+    menu.choices = options([("", _l("— choose your university —"))] + [
+        (str(university_id), name) for university_id, name in choices
+    ])
+    if not choices:
+        menu.flags.required = False
+    return form
+
 
 class RegistrationForm(TeacherProfileForm):
     """A teacher's registration: sign-in details and the whole profile."""
@@ -327,14 +344,14 @@ class RegistrationForm(TeacherProfileForm):
     email = EmailField(
         _l("Email address"),
         filters=[normalize_text, lower_email],
-        validators=[DataRequired(), Length(max=EMAIL_MAX), SafeText(), Email()],
+        validators=[not_blank(), at_most(EMAIL_MAX), SafeText(), email_address()],
     )
     password = PasswordField(
-        _l("Password"), validators=[InputRequired(), SafeText(), NewPassword()]
+        _l("Password"), validators=[given(), SafeText(), NewPassword()]
     )
     password_confirm = PasswordField(
         _l("Repeat the password"),
-        validators=[InputRequired(), EqualTo("password", message=_l("The two passwords differ."))],
+        validators=[given(), EqualTo("password", message=_l("The two passwords differ."))],
     )
     submit = SubmitField(_l("Create account"))
 
@@ -358,10 +375,10 @@ class LoginForm(FlaskForm):
     email = EmailField(
         _l("Email address"),
         filters=[normalize_text, lower_email],
-        validators=[DataRequired(), Length(max=EMAIL_MAX), SafeText(), Email()],
+        validators=[not_blank(), at_most(EMAIL_MAX), SafeText(), email_address()],
     )
     password = PasswordField(
-        _l("Password"), validators=[InputRequired(), Length(max=PASSWORD_MAX_LENGTH)]
+        _l("Password"), validators=[given(), at_most(PASSWORD_MAX_LENGTH)]
     )
     remember = BooleanField(_l("Remember me on this device"))
     submit = SubmitField(_l("Sign in"))
@@ -371,14 +388,14 @@ class PasswordChangeForm(FlaskForm):
     """A new password, with the current one to prove it is the owner."""
 
     current_password = PasswordField(
-        _l("Current password"), validators=[InputRequired(), Length(max=PASSWORD_MAX_LENGTH)]
+        _l("Current password"), validators=[given(), at_most(PASSWORD_MAX_LENGTH)]
     )
     new_password = PasswordField(
-        _l("New password"), validators=[InputRequired(), SafeText(), NewPassword()]
+        _l("New password"), validators=[given(), SafeText(), NewPassword()]
     )
     new_password_confirm = PasswordField(
         _l("Repeat the new password"),
-        validators=[InputRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+        validators=[given(), EqualTo("new_password", message=_l("The two passwords differ."))],
     )
     submit = SubmitField(_l("Change password"))
 
@@ -389,7 +406,7 @@ class ResetRequestForm(FlaskForm):
     email = EmailField(
         _l("Email address"),
         filters=[normalize_text, lower_email],
-        validators=[DataRequired(), Length(max=EMAIL_MAX), SafeText(), Email()],
+        validators=[not_blank(), at_most(EMAIL_MAX), SafeText(), email_address()],
     )
     submit = SubmitField(_l("Send me a link"))
 
@@ -398,11 +415,11 @@ class ResetPasswordForm(FlaskForm):
     """Choose a new password from a reset link."""
 
     new_password = PasswordField(
-        _l("New password"), validators=[InputRequired(), SafeText(), NewPassword()]
+        _l("New password"), validators=[given(), SafeText(), NewPassword()]
     )
     new_password_confirm = PasswordField(
         _l("Repeat the new password"),
-        validators=[InputRequired(), EqualTo("new_password", message=_l("The two passwords differ."))],
+        validators=[given(), EqualTo("new_password", message=_l("The two passwords differ."))],
     )
     submit = SubmitField(_l("Set the new password"))
 
@@ -412,7 +429,7 @@ class SignInCodeForm(FlaskForm):
 
     code = StringField(
         _l("Sign-in code"),
-        validators=[DataRequired(), Length(max=32)],
+        validators=[not_blank(), at_most(32)],
     )
     submit = SubmitField(_l("Verify"))
 
@@ -422,7 +439,7 @@ class TwoFactorSetupForm(FlaskForm):
 
     code = StringField(
         _l("Code from the app"),
-        validators=[DataRequired(), Length(max=16)],
+        validators=[not_blank(), at_most(16)],
     )
     submit = SubmitField(_l("Turn on two-step sign-in"))
 
@@ -431,7 +448,7 @@ class RecoveryCodesForm(FlaskForm):
     """Make new recovery codes; the password is asked again."""
 
     password = PasswordField(
-        _l("Your password"), validators=[InputRequired(), Length(max=PASSWORD_MAX_LENGTH)]
+        _l("Your password"), validators=[given(), at_most(PASSWORD_MAX_LENGTH)]
     )
     submit = SubmitField(_l("Make new recovery codes"))
 

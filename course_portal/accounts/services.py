@@ -29,6 +29,7 @@ from course_portal.accounts.models import (
     TeacherProfile,
     User,
 )
+from course_portal.accounts.profile_rules import FOR_APPLYING
 from course_portal.catalog.models import PartnerUniversity
 from course_portal.core import audit
 from course_portal.core.outbox import queue_email
@@ -496,6 +497,29 @@ def update_teacher_profile(user: User, *, locale: str, timezone: str | None = No
         for name, value in values.items():
             setattr(user.profile, name, value)
     user.locale = _check_locale(locale)
+    db.session.flush()
+
+
+def complete_for_applying(user: User, **fields) -> None:
+    """Save what an older account's profile lacked, typed on the apply page.
+
+    Only the fields an application needs (accounts.profile_rules) and only filled ones: a
+    blank field on the apply page leaves the profile as it was, and the submission says what
+    is still missing. A teacher without a profile gets one, with the rest blank.
+    """
+    unknown = set(fields) - set(FOR_APPLYING)
+    if unknown:
+        raise TypeError(f"not asked on the apply page: {sorted(unknown)}")
+    values = _profile_values({name: value for name, value in fields.items()
+                              if value not in (None, "")})
+    if not values:
+        return
+    if user.profile is None:
+        blank = {name: "" for name in FOR_APPLYING if name != "partner_university_id"}
+        user.profile = TeacherProfile(**(blank | values))
+    else:
+        for name, value in values.items():
+            setattr(user.profile, name, value)
     db.session.flush()
 
 

@@ -25,7 +25,7 @@ from course_portal.certificates.requirements import profile_gaps
 from course_portal.core.i18n import current_language
 from course_portal.core.logsafe import loggable
 from course_portal.core.permissions import public
-from course_portal.core.web import form_view, options, safe_next
+from course_portal.core.web import form_view, safe_next
 from course_portal.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
@@ -78,14 +78,6 @@ def _no_account_submitted() -> bool:
     return not services.normalize_email(request.form.get("email"))
 
 
-def _with_universities(form):
-    choices = services.partner_university_choices()
-    form.partner_university_id.choices = options([("", _("— choose your university —"))] + [
-        (str(university_id), name) for university_id, name in choices
-    ])
-    return form
-
-
 def _profile_data(form) -> dict:
     return {name: getattr(form, name).data for name in services.PROFILE_FIELDS}
 
@@ -107,7 +99,7 @@ def register():
     """A teacher registers with the whole profile; the answer is the same for a known address."""
     if current_user.is_authenticated:
         return redirect(url_for("accounts.profile"))
-    form = _with_universities(forms.RegistrationForm(locale=current_language()))
+    form = forms.with_university_choices(forms.RegistrationForm(locale=current_language()))
     if form.validate_on_submit():
         try:
             services.register_teacher(
@@ -360,7 +352,7 @@ def edit_profile():
     """Teachers edit their profile; staff edit their display name; everyone their language."""
     user = current_user._get_current_object()
     if user.role == Role.TEACHER:
-        form = _with_universities(forms.TeacherProfileForm(
+        form = forms.with_university_choices(forms.TeacherProfileForm(
             obj=user.profile, locale=user.locale, timezone=user.timezone,
             wants_reminders=user.wants_reminders))
         if request.method == "GET" and not form.name_ru.data:

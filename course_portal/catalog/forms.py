@@ -19,10 +19,7 @@ from wtforms import (
     TextAreaField,
 )
 from wtforms.validators import (
-    DataRequired,
     InputRequired,
-    Length,
-    NumberRange,
     Optional,
     Regexp,
     ValidationError,
@@ -42,6 +39,7 @@ from course_portal.catalog.services import (
     MODULE_HOURS,
     TITLE_MAX,
 )
+from course_portal.core.form_messages import at_most, between, given, not_blank
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 from course_portal.core.web import options_of
 
@@ -79,8 +77,8 @@ class NoMarkup:
 def title_rules(required: bool, max_length: int = TITLE_MAX) -> list:
     """Validators of a title: required or optional, length, no control or hidden characters."""
     return [
-        DataRequired() if required else Optional(),
-        Length(max=max_length),
+        not_blank() if required else Optional(),
+        at_most(max_length),
         SafeText(),
         NoHiddenCharacters(),
         NoMarkup(TITLE_MARKUP, _l("A title cannot contain < > { } or HTML entities.")),
@@ -91,7 +89,7 @@ def description_rules() -> list:
     """Validators of a description: optional, length, line breaks allowed, no markup."""
     return [
         Optional(),
-        Length(max=DESCRIPTION_MAX),
+        at_most(DESCRIPTION_MAX),
         SafeText(allow_newlines=True),
         NoHiddenCharacters(),
         NoMarkup(DESCRIPTION_MARKUP,
@@ -116,8 +114,8 @@ class ProgramForm(FlaskForm):
         _l("Code"),
         filters=[normalize_text, upper],
         validators=[
-            DataRequired(),
-            Length(max=CODE_MAX),
+            not_blank(),
+            at_most(CODE_MAX),
             Regexp(CODE_PATTERN, message=_l("Up to 10 Latin letters, digits and hyphens, e.g. IE or AI-2.")),
         ],
     )
@@ -144,7 +142,7 @@ class ProgramForm(FlaskForm):
     duration_months = IntegerField(
         _l("Duration in months"),
         default=3,
-        validators=[InputRequired(), NumberRange(*DURATION_MONTHS)],
+        validators=[given(), between(*DURATION_MONTHS)],
     )
     is_published = BooleanField(_l("Published in the catalog"))
     submit = SubmitField(_l("Save the program"))
@@ -159,11 +157,11 @@ class ModuleRowForm(Form):
     """One module row; a row left empty is ignored, a row marked Remove is deleted."""
 
     id = IntegerField(widget=HiddenInput(), validators=[Optional()])
-    position = IntegerField(_l("No."), validators=[Optional(), NumberRange(min=1, max=999)])
+    position = IntegerField(_l("No."), validators=[Optional(), between(1, 999)])
     title_en = StringField(_l("Title in English"), filters=[normalize_text], validators=title_rules(False))
     title_zh = StringField(_l("Title in Chinese"), filters=[normalize_text], validators=title_rules(False))
     title_ru = StringField(_l("Title in Russian"), filters=[normalize_text], validators=title_rules(False))
-    hours = IntegerField(_l("Academic hours"), validators=[Optional(), NumberRange(*MODULE_HOURS)])
+    hours = IntegerField(_l("Academic hours"), validators=[Optional(), between(*MODULE_HOURS)])
     remove = BooleanField(_l("Remove"))
 
     @property
@@ -217,8 +215,8 @@ def study_form_choices() -> list[tuple[str, str]]:
 class QuotaRowForm(Form):
     """The seats reserved for one partner university; empty means no quota."""
 
-    partner_university_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
-    seats = IntegerField(_l("Seats"), validators=[Optional(), NumberRange(0, CAPACITY_MAX)])
+    partner_university_id = IntegerField(widget=HiddenInput(), validators=[given()])
+    seats = IntegerField(_l("Seats"), validators=[Optional(), between(0, CAPACITY_MAX)])
 
 
 class IntakeForm(FlaskForm):
@@ -227,12 +225,12 @@ class IntakeForm(FlaskForm):
     title = StringField(
         _l("Title"), filters=[normalize_text], validators=title_rules(True, INTAKE_TITLE_MAX)
     )
-    starts_on = DateField(_l("First day"), validators=[InputRequired()])
-    ends_on = DateField(_l("Last day"), validators=[InputRequired()])
-    applications_open_on = DateField(_l("Applications open on"), validators=[InputRequired()])
-    applications_close_on = DateField(_l("Applications close on"), validators=[InputRequired()])
+    starts_on = DateField(_l("First day"), validators=[given()])
+    ends_on = DateField(_l("Last day"), validators=[given()])
+    applications_open_on = DateField(_l("Applications open on"), validators=[given()])
+    applications_close_on = DateField(_l("Applications close on"), validators=[given()])
     capacity = IntegerField(
-        _l("Seats"), validators=[InputRequired(), NumberRange(0, CAPACITY_MAX)]
+        _l("Seats"), validators=[given(), between(0, CAPACITY_MAX)]
     )
     is_open = BooleanField(_l("Accepting applications"), default=True)
     study_form = SelectField(
@@ -245,7 +243,7 @@ class IntakeForm(FlaskForm):
     )
     confirm_within_days = IntegerField(
         _l("Days to confirm a seat (empty: no confirmation)"),
-        validators=[Optional(), NumberRange(1, CONFIRM_WITHIN_DAYS_MAX)],
+        validators=[Optional(), between(1, CONFIRM_WITHIN_DAYS_MAX)],
     )
     quotas = FieldList(FormField(QuotaRowForm), max_entries=PARTNERS_MAX)
     submit = SubmitField(_l("Save the intake"))

@@ -8,11 +8,12 @@ from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from wtforms import DateField, StringField, SubmitField, TextAreaField
-from wtforms.validators import DataRequired, InputRequired, Length, ValidationError
+from wtforms.validators import DataRequired, InputRequired, ValidationError
 
 from course_portal.accounts.forms import NAME_RU_MAX, name_rules
 from course_portal.certificates.services import REASON_MAX_LENGTH
 from course_portal.core.clock import portal_today
+from course_portal.core.form_messages import at_most
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 
 
@@ -29,7 +30,7 @@ class RevokeForm(FlaskForm):
         _l("Reason for revocation"),
         filters=[normalize_multiline],
         validators=[DataRequired(_l("Give the reason; it is shown on the verification page.")),
-                    Length(max=REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
+                    at_most(REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
     )
     submit = SubmitField(_l("Revoke certificate"))
 
@@ -42,7 +43,7 @@ class ReissueForm(FlaskForm):
         filters=[normalize_multiline],
         validators=[DataRequired(_l("Say what is corrected; it is shown on the verification "
                                     "page.")),
-                    Length(max=REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
+                    at_most(REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
     )
     submit = SubmitField(_l("Re-issue certificate"))
 

@@ -49,29 +49,43 @@ def issue_one(application_id: int, actor_id: int | None) -> tuple[str | None, st
     whose PDF could not be made yet)."""
     application = db.session.get(Application, application_id)
     actor = db.session.get(User, actor_id) if actor_id is not None else None
+    # the messages are stored for the batch page: in the language of the coordinator who
+    # started it
+    language = actor.locale if actor is not None else "en"
     if application is None:
-        return None, "no such application", True
+        with force_locale(language):
+            return None, str(_l("Application %(id)s no longer exists.",
+                                id=application_id)), True
     name = _name(application)
     try:
         certificate = services.issue_certificate(application, actor)
         number = certificate.registry_number
         db.session.commit()
         if not certificate.pdf_size:
-            with force_locale(actor.locale if actor is not None else "en"):
+            with force_locale(language):
                 return number, str(_l(
                     "%(name)s: certificate %(number)s is issued, but its PDF could not be made "
                     "yet; the portal tries again every few minutes.", name=name,
                     number=number)), True
     except (services.CertificateRefused, CertificateError) as exc:
         db.session.rollback()
-        # stored for the batch page: in the language of the coordinator who started it
-        with force_locale(actor.locale if actor is not None else "en"):
-            return None, f"{name}: {services.certificate_error_text(exc)}", True
+        with force_locale(language):
+            return None, _problem(name, services.certificate_error_text(exc)), True
     except Exception:
         db.session.rollback()
         log.exception("issuing for application %s failed", application_id)
-        return None, f"{name}: unexpected error, see the log", True
+        with force_locale(language):
+            return None, _problem(name, UNEXPECTED), True
     return number, name, False
+
+
+#: what a coordinator reads of a failure the portal did not foresee (the log has the rest)
+UNEXPECTED = _l("an unexpected error; the log says what it was.")
+
+
+def _problem(who: str, problem) -> str:
+    """One line of a batch's problems: whose, and what, punctuated as the language does."""
+    return str(_l("%(who)s: %(problem)s", who=who, problem=str(problem)))
 
 
 def issue_many(application_ids: Iterable[int], actor_id: int | None,
@@ -269,12 +283,12 @@ def run_reissue(certificate_ids: list[int], actor_id: int | None) -> dict:
         except (services.CertificateRefused, CertificateError) as exc:
             db.session.rollback()
             with force_locale(actor.locale if actor is not None else "en"):
-                problems.append(f"{old}: {services.certificate_error_text(exc)}")
+                problems.append(_problem(old, services.certificate_error_text(exc)))
         except Exception:
             db.session.rollback()
             log.exception("re-issuing certificate %s failed", certificate_id)
             with force_locale(actor.locale if actor is not None else "en"):
-                problems.append(f"{old}: {_l('unexpected error, see the log')}")
+                problems.append(_problem(old, UNEXPECTED))
     record("certificates.reissue_finished", actor=actor, issued=issued, problems=problems)
     db.session.commit()
     _dispatch_outbox()

@@ -15,6 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from babel.dates import format_date
+from flask_babel import lazy_gettext as _l
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from markupsafe import escape
 
@@ -46,7 +47,15 @@ COLLAPSED_WHITESPACE = frozenset("\t\n\r\f")
 
 
 class CertificateError(Exception):
-    """A certificate that cannot be rendered; the message says why, for the coordinator."""
+    """A certificate that cannot be rendered.
+
+    str() is for the log, in English with the technical detail; .message is what the
+    coordinator reads, in the portal's words from its catalogs (lazy: it is translated when
+    shown, in the reader's language).
+    """
+
+    #: what the coordinator reads when no subclass says more
+    message = _l("The PDF could not be made; the log says why.")
 
 
 class UnrenderableText(CertificateError):  # noqa: N818 (named in the issue)
@@ -56,14 +65,28 @@ class UnrenderableText(CertificateError):  # noqa: N818 (named in the issue)
         self.chars = list(dict.fromkeys(chars))
         named = ", ".join(describe_character(c) for c in self.chars)
         super().__init__(f"No font on the certificate can print these characters: {named}")
+        self.message = _l("The name or another text of this certificate has characters that no "
+                          "font of the certificate can print: %(chars)s. Correct the profile, "
+                          "then issue again.", chars=named)
 
 
 class CertificateLayoutError(CertificateError):
     """Text too long for the one-page layout, even in the compact setting."""
 
+    def __init__(self, what: str):
+        super().__init__(f"The certificate {what} does not fit on one page: shorten the program "
+                         "title, the institute or the partner university's name.")
+        self.message = _l("Certificate %(number)s does not fit on one page: shorten the program "
+                          "title, the institute or the partner university's name.", number=what)
+
 
 class CertificateRenderError(CertificateError):
     """Rendering stopped, for example because the document reached for a refused URL."""
+
+    def __init__(self, detail: str, message=None):
+        super().__init__(detail)
+        if message is not None:
+            self.message = message
 
 
 def describe_character(char: str) -> str:
@@ -177,7 +200,10 @@ def _image_uri(images: Mapping[str, bytes], sha256: str) -> str:
         return ""
     png = images.get(sha256)
     if png is None:
-        raise CertificateRenderError(f"The image {sha256[:12]}… named by the certificate is missing.")
+        raise CertificateRenderError(
+            f"The image {sha256[:12]}… named by the certificate is missing.",
+            _l("A signature or seal image that the certificate prints is missing. An admin "
+               "restores it on the signatories' page, or the certificate is re-issued."))
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
@@ -320,12 +346,10 @@ def _write_pdf(html_variants, *, one_page: bool, what: str) -> bytes:
                 if not one_page or len(document.pages) == 1:
                     break
             else:
-                raise CertificateLayoutError(
-                    f"The certificate {what} does not fit on one page: shorten the program "
-                    "title, the institute or the partner university's name."
-                )
+                raise CertificateLayoutError(what)
             pdf = document.write_pdf(**PDF_OPTIONS)
         except FatalURLFetchingError as exc:  # a BaseException: `except Exception` misses it
+            logger.error("certificate %s: rendering stopped: %s", what, exc)
             raise CertificateRenderError(f"Rendering stopped: {exc}") from exc
     # .notdef is drawn while the PDF is written, so the check comes after write_pdf
     if notdef.chars:

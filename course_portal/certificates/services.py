@@ -37,10 +37,14 @@ from course_portal.certificates.pdf import (
     CertificateError,
     UnrenderableText,
     check_renderable,
-    describe_character,
     render_certificate,
 )
-from course_portal.certificates.snapshot import CURRENT_LAYOUT, CertificateSnapshot, SignatoryLine
+from course_portal.certificates.snapshot import (
+    CURRENT_LAYOUT,
+    CertificateSnapshot,
+    SignatoryLine,
+    SnapshotProblem,
+)
 from course_portal.core import audit
 from course_portal.core.clock import portal_today
 from course_portal.core.names import greeting_name
@@ -217,17 +221,28 @@ def build_snapshot(application: Application, number: str,
             signatories=tuple(SignatoryLine(**line) for line in lines),
             seal_sha256=seal_sha256,
         ), images
+    except SnapshotProblem as exc:
+        log.error("application %s: the certificate cannot be made: %s", application.id, exc)
+        raise CertificateRefused(SNAPSHOT_PROBLEMS.get(exc.field, SNAPSHOT_PROBLEM)) from exc
     except ValueError as exc:
-        raise CertificateRefused(
-            _l("The certificate cannot be made: %(problem)s", problem=str(exc))
-        ) from exc
+        log.exception("application %s: the certificate cannot be made", application.id)
+        raise CertificateRefused(SNAPSHOT_PROBLEM) from exc
 
 
-def _unrenderable_message(error: UnrenderableText):
-    named = ", ".join(describe_character(c) for c in error.chars)
-    return _l("The name or another text of this certificate has characters that no font of the "
-              "certificate can print: %(chars)s. Correct the profile, then issue again.",
-              chars=named)
+#: why build_snapshot refuses, by the snapshot's field that could not be stated (the
+#: snapshot's own ValueError is English for the log)
+SNAPSHOT_PROBLEMS = {
+    "hours": _l("The program has no academic hours to print: give its modules their hours, "
+                "then issue again."),
+    "ends_on": _l("The intake ends before it starts: correct its dates, then issue again."),
+    "name_zh": _l("The teacher's name in Chinese characters is empty: it is printed on the "
+                  "certificate."),
+    "name_latin": _l("The teacher's name in Latin letters is empty: it is printed on the "
+                     "certificate."),
+    "name_ru": _l("The teacher's name in Cyrillic is empty: set it, then issue again."),
+}
+SNAPSHOT_PROBLEM = _l("The certificate cannot be made: a value it prints is missing or wrong. "
+                      "The log says which.")
 
 
 # --- the one door ---------------------------------------------------------------------------
@@ -270,13 +285,15 @@ def _move(certificate: Certificate, to: CertificateStatus, **values) -> None:
 def _render(snapshot: CertificateSnapshot, code: str, images: dict[str, bytes]
             ) -> tuple[bytes, bool]:
     """The PDF for the snapshot, signed when a key is configured: (bytes, signed)."""
-    from course_portal.certificates.signing import sign_pdf, signing_paths
+    from course_portal.certificates.signing import sign_pdf, signature_words, signing_paths
 
     pdf = render_certificate(snapshot, verify_url(code), images)
     paths = signing_paths(current_app.config)
     if paths is None:
         return pdf, False
-    return sign_pdf(pdf, *paths), True
+    reason, location = signature_words(
+        {"ru": snapshot.city_ru, "zh": snapshot.city_zh, "en": snapshot.city_en})
+    return sign_pdf(pdf, *paths, reason=reason, location=location), True
 
 
 def issue_certificate(application: Application, actor: User | None, *,
@@ -308,7 +325,7 @@ def issue_certificate(application: Application, actor: User | None, *,
     try:
         check_renderable(draft, verify_url(code))
     except UnrenderableText as exc:
-        raise CertificateRefused(_unrenderable_message(exc)) from exc
+        raise CertificateRefused(exc.message) from exc
 
     sequence = registry.next_sequence(program.id, year)
     # the counter row is locked now, so a certificate committed meanwhile by another
@@ -524,10 +541,8 @@ def certificate_error_text(error: Exception) -> str:
     """A refusal or rendering error as one line for the coordinator."""
     if isinstance(error, CertificateRefused):
         return error.text()
-    if isinstance(error, UnrenderableText):
-        return str(_unrenderable_message(error))
-    if isinstance(error, CertificateError):
-        return str(error)
+    if isinstance(error, CertificateError):  # UnrenderableText among them
+        return str(error.message)
     return str(error)
 
 

@@ -45,7 +45,36 @@ def _signer(key_path: Path, cert_path: Path):
     return signer
 
 
-def sign_pdf(pdf: bytes, key_path: Path, cert_path: Path) -> bytes:
+#: the signature's reason and place, as a PDF reader shows them ("Reason: …"), when the
+#: caller gives none; the portal gives them in its three languages (signature_words)
+REASON = "Certificate of advanced training issued by SPbPU"
+LOCATION = "Saint Petersburg"
+#: the languages of the words, in the certificate's order (Russian first: a Russian document)
+LANGUAGES = ("ru", "zh", "en")
+
+
+def signature_words(cities: dict[str, str] | None = None) -> tuple[str, str]:
+    """(reason, location) in Russian, Chinese and English, from the portal's catalogs.
+
+    A PDF signature has one reason for every reader, and the certificate is read in all three
+    languages: "Удостоверение … / 圣彼得堡理工大学… / Certificate …". cities: the place in
+    each language, as the certificate prints it.
+    """
+    from flask_babel import force_locale
+    from flask_babel import gettext as _
+
+    reasons = []
+    for language in LANGUAGES:
+        with force_locale(language):
+            reasons.append(_("Certificate of advanced training issued by SPbPU"))
+    cities = cities or {}
+    places = [cities.get(language) or "" for language in LANGUAGES]
+    location = " / ".join(dict.fromkeys(place for place in places if place)) or LOCATION
+    return " / ".join(dict.fromkeys(reasons)), location
+
+
+def sign_pdf(pdf: bytes, key_path: Path, cert_path: Path, *, reason: str = REASON,
+             location: str = LOCATION) -> bytes:
     """The PDF with a PAdES baseline signature appended as an incremental update."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields, signers
@@ -54,8 +83,8 @@ def sign_pdf(pdf: bytes, key_path: Path, cert_path: Path) -> bytes:
     metadata = signers.PdfSignatureMetadata(
         field_name=FIELD_NAME,
         subfilter=fields.SigSeedSubFilter.PADES,
-        reason="Certificate of advanced training issued by SPbPU",
-        location="Saint Petersburg",
+        reason=reason,
+        location=location,
     )
     out = signers.sign_pdf(writer, metadata, signer=_signer(key_path, cert_path))
     return out.getvalue()

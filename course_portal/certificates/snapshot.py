@@ -83,6 +83,18 @@ class SignatoryLine:
                 if f.name not in ("role", "signature_sha256")]
 
 
+class SnapshotProblem(ValueError):
+    """A value the certificate cannot state; field names it, so a caller can say which.
+
+    The text is for the log (this module has no app and no reader's language);
+    certificates.services words it for the coordinator.
+    """
+
+    def __init__(self, field: str, text: str):
+        super().__init__(text)
+        self.field = field
+
+
 @dataclass(frozen=True, kw_only=True)
 class CertificateSnapshot:
     """Everything one certificate states, frozen at issuing and stored as JSON."""
@@ -137,18 +149,19 @@ class CertificateSnapshot:
         for f in fields(self):
             value = getattr(self, f.name)
             if f.type == "date" and (not isinstance(value, date) or isinstance(value, datetime)):
-                raise ValueError(f"{f.name} must be a date, not {type(value).__name__}")
+                raise SnapshotProblem(f.name, f"{f.name} must be a date, not {type(value).__name__}")
             if f.type == "str" and not isinstance(value, str):
-                raise ValueError(f"{f.name} must be a string, not {type(value).__name__}")
+                raise SnapshotProblem(f.name,
+                                      f"{f.name} must be a string, not {type(value).__name__}")
         if isinstance(self.hours, bool) or not isinstance(self.hours, int) or self.hours <= 0:
-            raise ValueError("hours must be a positive whole number")
+            raise SnapshotProblem("hours", "hours must be a positive whole number")
         if self.ends_on < self.starts_on:
-            raise ValueError("ends_on is before starts_on")
+            raise SnapshotProblem("ends_on", "ends_on is before starts_on")
         required = ["registry_number", "name_zh", "name_latin", "result"]
         required.append("issued_by" if self.layout_version == 1 else "name_ru")
         for name in required:
             if not getattr(self, name).strip():
-                raise ValueError(f"{name} is empty")
+                raise SnapshotProblem(name, f"{name} is empty")
         if not all(isinstance(line, SignatoryLine) for line in self.signatories):
             raise ValueError("signatories must be SignatoryLine values")
 

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from flask_babel import lazy_gettext as _l
 from wtforms import DateField, Form, IntegerField, SelectField, StringField
-from wtforms.validators import Length, NumberRange, Optional
+from wtforms.validators import Optional
 
+from course_portal.core.form_messages import at_most, between
 from course_portal.core.text import SafeText, normalize_text
 from course_portal.dashboard.audit import AuditFilters
 
@@ -19,11 +20,11 @@ class AuditFilterForm(Form):
     teacher = StringField(_l("Teacher (name in 汉字 or pinyin, or email)"),
                           filters=[normalize_text],
                           # SafeText: a NUL byte would reach PostgreSQL's LIKE and fail there
-                          validators=[Length(max=TEACHER_SEARCH_MAX), SafeText()])
+                          validators=[at_most(TEACHER_SEARCH_MAX), SafeText()])
     action = SelectField(_l("Action"), choices=[], default="", validate_choice=True)
     date_from = DateField(_l("From"), validators=[Optional()])
     date_to = DateField(_l("Until"), validators=[Optional()])
-    page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+    page = IntegerField(default=1, validators=[Optional(), between(1, 1_000_000)])
 
     def reset_invalid(self) -> None:
         """Validate, and put each invalid filter back to its default (its error stays shown)."""

@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, Form, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, Length, Optional, ValidationError
+from wtforms.validators import Optional, ValidationError
 
 from course_portal.accounts.forms import optional_id
+from course_portal.core.form_messages import at_most, not_blank
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 from course_portal.core.web import options_of
 from course_portal.core.widgets import QuickSelect
@@ -84,9 +85,9 @@ class BulkEmailForm(_Filters, FlaskForm):
     audience = SelectField(_l("Teachers whose application is"),
                            choices=options_of(audience_choices), default="taking")
     subject = StringField(_l("Subject"), filters=[normalize_text], validators=[
-        DataRequired(), Length(max=SUBJECT_MAX), single_line, SafeText()])
+        not_blank(), at_most(SUBJECT_MAX), single_line, SafeText()])
     body = TextAreaField(_l("Message"), filters=[normalize_multiline], validators=[
-        DataRequired(), Length(max=BODY_MAX), SafeText(allow_newlines=True)])
+        not_blank(), at_most(BODY_MAX), SafeText(allow_newlines=True)])
 
     def to_filters(self) -> DashboardFilters:
         """The recipients' filters as the services take them."""

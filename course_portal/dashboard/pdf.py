@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import threading
 from pathlib import Path
 
+from flask_babel import lazy_gettext as _l
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
 from course_portal.certificates import pdf as certificate_pdf
 from course_portal.dashboard.reports import Report
+
+logger = logging.getLogger(__name__)
 
 #: the repository's top-level folder
 ROOT = Path(__file__).resolve().parent.parent.parent
@@ -55,4 +59,8 @@ def render_report(report: Report, language: str, labels: dict[str, str]) -> byte
             html = HTML(string=html_string, base_url=engine.base_url, url_fetcher=engine.fetcher)
             return html.write_pdf(font_config=engine.font_config, stylesheets=[_stylesheet()])
         except FatalURLFetchingError as exc:  # a BaseException: `except Exception` misses it
-            raise certificate_pdf.CertificateRenderError(f"Rendering stopped: {exc}") from exc
+            logger.error("report %s: rendering stopped: %s", report.title, exc)
+            raise certificate_pdf.CertificateRenderError(
+                f"Rendering stopped: {exc}",
+                _l("The report's PDF could not be made; the log says why. The CSV and XLSX "
+                   "files hold the same table.")) from exc

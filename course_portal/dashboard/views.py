@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from course_portal.accounts.models import Role
 from course_portal.catalog.models import Intake, PartnerUniversity
+from course_portal.certificates.pdf import CertificateError
 from course_portal.core import steps
 from course_portal.core.audit import record
 from course_portal.core.clock import portal_today
@@ -112,8 +113,8 @@ def intake(intake_id: int):
 # --- reports --------------------------------------------------------------------------------
 
 
-def _download(report: reports.Report, fmt: str, name: str) -> Response:
-    """The report as a CSV, XLSX or PDF attachment."""
+def _download(report: reports.Report, fmt: str, name: str, back: str) -> Response:
+    """The report as a CSV, XLSX or PDF attachment; back to its page (back) if a PDF fails."""
     if fmt == "csv":
         body = reports.report_csv(report)
     elif fmt == "xlsx":
@@ -126,7 +127,11 @@ def _download(report: reports.Report, fmt: str, name: str) -> Response:
             "generated": _("Made on %(day)s", day=portal_today().isoformat()),
             "empty": _("Nothing to report."),
         }
-        body = render_report(report, current_language(), labels)
+        try:
+            body = render_report(report, current_language(), labels)
+        except CertificateError as exc:  # logged where it stopped
+            flash(str(exc.message), "error")
+            return redirect(back)
     record("report.exported", actor=current_user.id, report=name, format=fmt)
     db.session.commit()
     response = Response(body, mimetype=MIMETYPES[fmt])
@@ -147,7 +152,8 @@ def report_list():
 @role_required(Role.COORDINATOR)
 def status_report_file(fmt: str):
     """The application-status report as a file."""
-    return _download(reports.status_report(), fmt, "application-status")
+    return _download(reports.status_report(), fmt, "application-status",
+                     url_for(".report_list"))
 
 
 def _partner(partner_id: int) -> PartnerUniversity:
@@ -171,7 +177,8 @@ def partner_report(partner_id: int):
 def partner_report_file(partner_id: int, fmt: str):
     """One partner university's report as a file."""
     partner = _partner(partner_id)
-    return _download(reports.partner_report(partner), fmt, f"partner-{partner.id}")
+    return _download(reports.partner_report(partner), fmt, f"partner-{partner.id}",
+                     url_for(".partner_report", partner_id=partner.id))
 
 
 # --- bulk email -----------------------------------------------------------------------------

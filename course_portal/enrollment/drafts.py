@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import unicodedata
 
+from babel.lists import format_list
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import attributes
@@ -17,6 +18,7 @@ from course_portal.accounts.models import Role, User
 from course_portal.accounts.profile_rules import FOR_APPLYING, missing_for_applying
 from course_portal.catalog.models import Intake
 from course_portal.core.clock import portal_today
+from course_portal.core.i18n import current_language
 from course_portal.core.text import normalize_multiline, normalize_text
 from course_portal.db import utcnow
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
@@ -182,8 +184,10 @@ def submission_problems(application: Application) -> dict[str | None, list]:
         add(None, _window_message(application.intake))
     missing = missing_for_applying(application.teacher.profile)
     if missing:
+        # a list as the reader's language writes one: "A, B and C", "A、B和C", "A, B и C"
+        labels = [str(FOR_APPLYING[name]) for name in missing]
         add(None, _l("Complete your profile first (your draft is kept): %(fields)s.",
-                     fields=", ".join(str(FOR_APPLYING[name]) for name in missing)))
+                     fields=format_list(labels, locale=current_language())))
     if not application.motivation.strip():
         add("motivation", _l("Tell us why you want to take this program."))
     if application.funding_source is None:

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Sequence
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
 from wtforms import BooleanField, RadioField, StringField, SubmitField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from course_portal.accounts.forms import NoHiddenCharacters
+from course_portal.accounts.forms import NoHiddenCharacters, TeacherProfileForm
+from course_portal.accounts.profile_rules import FOR_APPLYING
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 from course_portal.core.web import options_of
 from course_portal.enrollment.models import DocumentKind, FundingSource
@@ -82,6 +86,28 @@ class ApplicationForm(FlaskForm):
     def file_fields(self) -> list:
         """The file inputs, in the order of DocumentKind."""
         return [self[kind.value] for kind in DocumentKind]
+
+    def profile_fields(self) -> list:
+        """The profile's fields this form asks for (see application_form), in the rule's order."""
+        return [self[name] for name in FOR_APPLYING if name in self._fields]
+
+
+@functools.cache
+def _with_profile_fields(names: tuple[str, ...]) -> type[ApplicationForm]:
+    fields = {name: getattr(TeacherProfileForm, name) for name in names}
+    return type("ApplicationWithProfileForm", (ApplicationForm,), fields)
+
+
+def application_form(missing: Sequence[str]) -> type[ApplicationForm]:
+    """ApplicationForm, asking also for the profile's fields an application needs and lacks.
+
+    An account made before the rule of accounts.profile_rules (or by a coordinator) can lack
+    a department or a position; the apply page asks for them itself rather than sending the
+    teacher away from the draft. They are the profile form's own fields, with its input rules,
+    and optional here like the rest of a draft: the submission says what is still missing.
+    """
+    names = tuple(name for name in FOR_APPLYING if name in missing)
+    return _with_profile_fields(names) if names else ApplicationForm
 
 
 class WithdrawForm(FlaskForm):

@@ -20,13 +20,12 @@ from wtforms import (
 from wtforms.validators import (
     DataRequired,
     InputRequired,
-    Length,
-    NumberRange,
     Optional,
     ValidationError,
 )
 
 from course_portal.accounts.forms import optional_id
+from course_portal.core.form_messages import at_most, between
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 from course_portal.core.web import options, options_of
 from course_portal.core.widgets import QuickSelect
@@ -75,7 +74,7 @@ class QueueFilterForm(Form):
     q = SearchField(
         _l("Name or email"),
         filters=[normalize_text],
-        validators=[Optional(), Length(max=SEARCH_MAX), SafeText()],
+        validators=[Optional(), at_most(SEARCH_MAX), SafeText()],
     )
     program = SelectField(_l("Program"), coerce=optional_id, choices=[], validate_choice=True,
                           widget=QuickSelect())
@@ -89,7 +88,7 @@ class QueueFilterForm(Form):
     )
     funding = SelectField(_l("Funding"), choices=options_of(funding_filter_choices), default="")
     sort = SelectField(_l("Sort by"), choices=options_of(sort_choices), default=queue.DEFAULT_SORT)
-    page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+    page = IntegerField(default=1, validators=[Optional(), between(1, 1_000_000)])
 
     def reset_invalid(self) -> None:
         """Validate, and put each invalid filter back to its default (its error stays shown)."""
@@ -145,7 +144,7 @@ def reason_field():
     return TextAreaField(
         _l("Reason (required to reject; the teacher reads it)"),
         filters=[normalize_multiline],
-        validators=[Optional(), Length(max=REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
+        validators=[Optional(), at_most(REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
     )
 
 
@@ -200,6 +199,6 @@ class ExtendConfirmationForm(FlaskForm):
         _l("Reason (kept in the audit log)"),
         filters=[normalize_multiline],
         validators=[DataRequired(_l("Give the reason for the new deadline.")),
-                    Length(max=REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
+                    at_most(REASON_MAX_LENGTH), SafeText(allow_newlines=True)],
     )
     submit = SubmitField(_l("Set the new deadline"))

@@ -21,7 +21,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
+from course_portal.accounts import services as account_services
+from course_portal.accounts.forms import with_university_choices
 from course_portal.accounts.models import Role, User
+from course_portal.accounts.profile_rules import missing_for_applying
 from course_portal.catalog.models import Intake, Program
 from course_portal.core.clock import portal_today
 from course_portal.core.pagecache import cached_page
@@ -126,7 +129,11 @@ def apply(intake_id: int):
         return render_template("enrollment/apply.html", intake=intake, form=None,
                                application=None, closed=True)
 
-    form = forms.ApplicationForm(data=_draft_data(application))
+    # an older account may lack what an application needs: the form asks for it here
+    form = forms.application_form(missing_for_applying(teacher.profile))(
+        data=_draft_data(application))
+    if "partner_university_id" in form:
+        with_university_choices(form)
     notice, saved = None, False
     if form.validate_on_submit():
         response, application, notice, saved = _save_and_maybe_submit(
@@ -140,8 +147,31 @@ def apply(intake_id: int):
                            files_lost=files_lost, accept=forms.ACCEPT)
 
 
+def _complete_profile(form, teacher: User) -> bool:
+    """Save to the profile what the apply page asked of it; False when that was refused."""
+    asked = {field.name: field.data for field in form.profile_fields()}
+    if not asked:
+        return True
+    try:
+        account_services.complete_for_applying(teacher, **asked)
+    except account_services.AccountError as error:  # nothing was changed
+        for name, messages in error.errors.items():
+            target = form[name].errors if name in form else form.form_errors
+            target.extend(messages)
+        return False
+    return True
+
+
+def _mark_missing_profile(form) -> None:
+    """After a refused submission, mark the profile's fields the page asked for and are empty."""
+    for field in form.profile_fields():
+        if field.data in (None, "") and not field.errors:
+            field.errors = [_("This field is required.")]
+
+
 def _save_and_maybe_submit(form, teacher: User, intake: Intake, application):
     """Save the draft and its files, submit when asked: (response, application, notice, saved)."""
+    profile_saved = _complete_profile(form, teacher)
     try:
         application = services.save_draft(
             teacher, intake,
@@ -156,7 +186,7 @@ def _save_and_maybe_submit(form, teacher: User, intake: Intake, application):
         return None, application, None, False
 
     refused = _store_files(form, application, teacher)
-    if form.send.data and not refused:
+    if form.send.data and not refused and profile_saved:
         try:
             services.submit(application, teacher)
         except StaleApplication as error:
@@ -168,6 +198,7 @@ def _save_and_maybe_submit(form, teacher: User, intake: Intake, application):
         except EnrollmentError as error:
             # submit changed nothing: the draft and its files are still worth keeping
             _put_errors(form, error)
+            _mark_missing_profile(form)
         else:
             db.session.commit()
             flash(_("Your application is submitted. We will email you when a coordinator "
@@ -178,6 +209,9 @@ def _save_and_maybe_submit(form, teacher: User, intake: Intake, application):
     if refused:
         return None, application, _("Your draft is saved, but a file was refused: see the "
                                      "message under it."), True
+    if not profile_saved:
+        return None, application, _("Your draft is saved, but your profile is not: see the "
+                                     "message under the field."), True
     if form.send.data:
         return None, application, _("Your draft is saved, but it cannot be submitted yet: "
                                     "see the messages below."), True

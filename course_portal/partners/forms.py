@@ -13,7 +13,7 @@ from wtforms import (
     StringField,
     SubmitField,
 )
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
+from wtforms.validators import DataRequired, Optional
 
 from course_portal.accounts.forms import (
     DISPLAY_NAME_MAX,
@@ -23,6 +23,7 @@ from course_portal.accounts.forms import (
     optional_id,
     text_rules,
 )
+from course_portal.core.form_messages import at_most, between, email_address, not_blank
 from course_portal.core.text import PersonName, SafeText, normalize_text
 from course_portal.core.web import options_of
 from course_portal.enrollment.queue import REVIEWABLE, STATUS_NAMES
@@ -46,11 +47,11 @@ class PartnerFilterForm(Form):
     q = SearchField(
         _l("Name or email"),
         filters=[normalize_text],
-        validators=[Optional(), Length(max=SEARCH_MAX), SafeText()],
+        validators=[Optional(), at_most(SEARCH_MAX), SafeText()],
     )
     intake = SelectField(_l("Intake"), coerce=optional_id, choices=[], validate_choice=True)
     status = SelectField(_l("Status"), choices=options_of(status_choices), default=ANY_STATUS)
-    page = IntegerField(default=1, validators=[Optional(), NumberRange(min=1, max=1_000_000)])
+    page = IntegerField(default=1, validators=[Optional(), between(1, 1_000_000)])
 
     def reset_invalid(self) -> None:
         """Validate, and put each invalid filter back to its default (its error stays shown)."""
@@ -79,7 +80,7 @@ class AddLiaisonForm(FlaskForm):
     email = EmailField(
         _l("Email address"),
         filters=[normalize_text, lower_email],
-        validators=[DataRequired(), Length(max=EMAIL_MAX), SafeText(), Email()],
+        validators=[not_blank(), at_most(EMAIL_MAX), SafeText(), email_address()],
     )
     display_name = StringField(
         _l("Name"),

@@ -16,9 +16,10 @@ from wtforms import (
     SubmitField,
     TextAreaField,
 )
-from wtforms.validators import InputRequired, Length, NumberRange, Optional
+from wtforms.validators import Optional
 from wtforms.widgets import HiddenInput
 
+from course_portal.core.form_messages import at_most, between, given
 from course_portal.core.web import options
 from course_portal.progress.models import AssessmentKind
 
@@ -48,7 +49,7 @@ class RulesForm(FlaskForm):
 
     min_attendance_percent = IntegerField(
         _l("Minimum attendance as a share of the program's hours, %"),
-        validators=[InputRequired(), NumberRange(min=0, max=100)],
+        validators=[given(), between(0, 100)],
         default=80,
     )
     final_kind = SelectField(
@@ -60,16 +61,16 @@ class RulesForm(FlaskForm):
         default=AssessmentKind.PASS_FAIL.value,
     )
     max_score = IntegerField(_l("Best score possible"),
-                             validators=[Optional(), NumberRange(min=1, max=10_000)], default=100)
+                             validators=[Optional(), between(1, 10_000)], default=100)
     pass_mark = IntegerField(_l("Pass mark (lowest passing score)"),
-                             validators=[Optional(), NumberRange(min=0, max=10_000)])
+                             validators=[Optional(), between(0, 10_000)])
     submit = SubmitField(_l("Save the rules"))
 
 
 class ModuleDatesForm(Form):
     """One module's dates in an intake; the label is set by the view from the module's title."""
 
-    module_id = IntegerField(widget=HiddenInput(), validators=[InputRequired()])
+    module_id = IntegerField(widget=HiddenInput(), validators=[given()])
     starts_on = DateField(_l("From"), validators=[Optional()])
     ends_on = DateField(_l("To"), validators=[Optional()])
 
@@ -91,6 +92,6 @@ class ImportUploadForm(FlaskForm):
 class ImportConfirmForm(FlaskForm):
     """Step 2 of a CSV import: the previewed content, sent back to be written."""
 
-    content = TextAreaField(validators=[InputRequired(), Length(max=CSV_MAX_BYTES)])
+    content = TextAreaField(validators=[given(), at_most(CSV_MAX_BYTES)])
     stamp = HiddenField()
     submit = SubmitField(_l("Import these results"))

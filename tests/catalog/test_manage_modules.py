@@ -122,10 +122,10 @@ def test_two_modules_with_one_number_are_refused_on_the_field(client, db, coordi
 
 
 @pytest.mark.parametrize(("hours", "message"), [
-    ("0", "Number must be between 1 and 200."),
-    ("201", "Number must be between 1 and 200."),
-    ("-5", "Number must be between 1 and 200."),
-    ("eight", "Not a valid integer value."),
+    ("0", "Enter a number from 1 to 200."),
+    ("201", "Enter a number from 1 to 200."),
+    ("-5", "Enter a number from 1 to 200."),
+    ("eight", "Enter a whole number."),
     ("", "Give the academic hours."),
 ])
 def test_hours_must_be_from_1_to_200(client, db, coordinator, program, hours, message):
@@ -151,7 +151,7 @@ def test_a_new_row_needs_an_english_title(client, db, coordinator, program):
 
 @pytest.mark.parametrize(("value", "message"), [
     ("Mod\x00ule", "Remove the invisible control character U+0000"),
-    ("x" * 10_000, "Field cannot be longer than 300 characters."),
+    ("x" * 10_000, "Shorten this to 300 characters; it has 10000 now."),
     ("{{ 7*7 }}", "A title cannot contain"),
     ("<script>alert(1)</script>", "A title cannot contain"),
 ])
@@ -190,7 +190,7 @@ def test_a_hidden_id_that_is_not_a_number_is_refused(client, db, coordinator, pr
 
     response = client.post(f"/manage/programs/{program.id}/modules", data=rows_form(rows))
 
-    assert "Not a valid integer value." in response.get_data(as_text=True)
+    assert "Enter a whole number." in response.get_data(as_text=True)
     assert len(modules_of(db, program)) == 3
 
 

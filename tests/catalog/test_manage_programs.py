@@ -139,7 +139,7 @@ def test_codes_are_letters_digits_and_hyphens(client, db, coordinator, institute
 
 HOSTILE = {
     "nul": ("Invest\x00ment", "Remove the invisible control character U+0000"),
-    "long": ("长" * 10_000, "Field cannot be longer than 300 characters."),
+    "long": ("长" * 10_000, "Shorten this to 300 characters; it has 10000 now."),
     "template": ("{{ 7*7 }}", "A title cannot contain &lt; &gt; { } or HTML entities."),
     "script": ("<script>alert(1)</script>", "A title cannot contain &lt; &gt; { } or HTML entities."),
     "bidi": ("Invest\u202ement", "Remove the invisible character U+202E"),
@@ -172,7 +172,7 @@ def test_hostile_titles_get_field_messages_and_keep_what_was_typed(
 
 @pytest.mark.parametrize(("value", "message"), [
     ("Line\x00", "Remove the invisible control character U+0000"),
-    ("d" * 10_000, "Field cannot be longer than 5000 characters."),
+    ("d" * 10_000, "Shorten this to 5000 characters; it has 10000 now."),
     ("<script>alert(1)</script>", "Write plain text"),
     ("{{ 7*7 }}", "Write plain text"),
 ])

@@ -246,9 +246,9 @@ def test_an_original_replaced_in_the_period_comes_out_with_its_replacement(
 
 @pytest.mark.parametrize(("query", "message"), [
     ({"start": "2026-03-10", "end": "2026-03-09"}, "The last day must not be before the first."),
-    ({"start": "yesterday", "end": "2026-03-09"}, "Not a valid date value."),
-    ({"start": "2026-02-30", "end": "2026-03-09"}, "Not a valid date value."),
-    ({"start": "2026-03-01", "end": "2026-03-01" * 1000}, "Not a valid date value."),
+    ({"start": "yesterday", "end": "2026-03-09"}, "Give a date."),
+    ({"start": "2026-02-30", "end": "2026-03-09"}, "Give a date."),
+    ({"start": "2026-03-01", "end": "2026-03-01" * 1000}, "Give a date."),
     ({"start": "2026-03-01"}, "Give the last day."),
     ({"end": "2026-03-01"}, "Give the first day."),
     ({}, "Give the first day."),

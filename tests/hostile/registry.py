@@ -134,6 +134,12 @@ FORMS: list[FormSpec] = [
         stored=work.apply_stored, shown=work.apply_shown,
     ),
     FormSpec(
+        "enrollment.apply", "teacher", work.apply_profile_gaps_setup,
+        work.apply_profile_gaps_baseline, {"department": LINE, "position": LINE},
+        stored=work.apply_profile_gaps_stored, shown=lambda env: "/profile",
+        name="apply-profile-gaps",
+    ),
+    FormSpec(
         "enrollment.review_queue", "coordinator", work.queue_setup, work.queue_baseline,
         {"reason": MULTI, "ids": HIDDEN}, stored=work.decision_stored,
         shown=lambda env: f"/review/applications/{env.rows['application'].id}",

@@ -47,6 +47,22 @@ def apply_shown(env: Env) -> str:
     return f"/applications/{application_of(env).id}"
 
 
+def apply_profile_gaps_setup(role):
+    """An older account without department or position: the apply page asks for both."""
+    env = apply_setup(None)
+    env.user = commit(factories.make_teacher(department="", position=""))
+    return env
+
+
+def apply_profile_gaps_baseline(env: Env) -> dict:
+    return {**apply_baseline(env), "department": "School of Economics", "position": "Lecturer"}
+
+
+def apply_profile_gaps_stored(env: Env, name: str):
+    db.session.expire_all()
+    return getattr(env.user.profile, name)
+
+
 def submitted_setup(role):
     coordinator = make_role(role)
     application = commit(factories.make_application(status="submitted"))
