@@ -17,6 +17,7 @@ from course_portal.accounts.models import (
     User,
 )
 from course_portal.catalog.models import Institute, Intake, Module, PartnerUniversity, Program
+from course_portal.core.clock import portal_today
 from course_portal.db import utcnow
 from course_portal.extensions import db
 
@@ -133,7 +134,7 @@ def make_program(
 
 def make_intake(program: Program, today: date | None = None, capacity: int = 20, **fields) -> Intake:
     """An intake accepting applications today, starting in a month, lasting three."""
-    today = today or date.today()
+    today = today or portal_today()
     intake = Intake(
         program=program,
         title=fields.pop("title", f"Intake {next(_counter)}"),

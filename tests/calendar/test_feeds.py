@@ -19,6 +19,7 @@ from sqlalchemy import select
 from course_portal.calendar import services
 from course_portal.catalog.models import Intake, Program
 from course_portal.core.audit import AuditEvent
+from course_portal.core.clock import portal_today
 from course_portal.enrollment.models import Application
 from course_portal.progress.records import save_schedule
 from tests import factories
@@ -41,7 +42,7 @@ class World:
 
 
 def _world(locale: str = "zh") -> World:
-    today = date.today()
+    today = portal_today()
     program = factories.make_program(code="IE", title_en="Investment Ecosystem",
                                      title_zh="投资生态系统", title_ru="Инвестиционная экосистема")
     other = factories.make_program(code="SC", title_en="Smart Cities", title_zh="智慧城市",

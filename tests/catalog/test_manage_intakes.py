@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from course_portal.catalog import intakes, services
 from course_portal.catalog.errors import CatalogError
 from course_portal.catalog.models import Intake, Program
+from course_portal.core.clock import portal_today
 from course_portal.enrollment.models import IntakeQuota
 from tests import factories
 
-TODAY = date.today()
+TODAY = portal_today()
 
 
 @pytest.fixture

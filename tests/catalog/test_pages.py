@@ -1,10 +1,11 @@
 """The public catalog as a visitor sees it."""
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask_babel import format_date
 from sqlalchemy import event
 
+from course_portal.core.clock import portal_today
 from tests import factories
 
 
@@ -23,7 +24,6 @@ def test_catalog_lists_published_programs_with_hours(client, db):
 
 
 def test_catalog_names_the_accepting_intake_that_closes_first(client, db):
-    from course_portal.core.clock import portal_today
 
     today = portal_today()
     program = factories.make_program(code="IE", title_en="Investment Ecosystem")
@@ -56,7 +56,7 @@ def test_catalog_names_the_accepting_intake_that_closes_first(client, db):
 
 def test_program_page_shows_modules_total_and_intake(client, db):
     program = factories.make_program(code="IS", title_en="Intellectual Systems", hours=(18, 18, 18, 18, 18, 18))
-    today = date.today()
+    today = portal_today()
     factories.make_intake(program, title="Spring 2027", capacity=25, seats_taken=5,
                           applications_close_on=today + timedelta(days=7))
     db.session.commit()

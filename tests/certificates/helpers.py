@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from flask_babel import force_locale
 from sqlalchemy import select
 
 from course_portal.certificates.models import Certificate, RegistryCounter
+from course_portal.core.clock import portal_today
 from course_portal.core.outbox import OutboxMessage
 from course_portal.extensions import db
 from course_portal.progress.models import FinalAssessment, ModuleResult, Outcome
@@ -21,7 +22,7 @@ def make_finished_intake(code: str = "IE", **fields):
         title_zh="投资生态系统", title_ru="Инвестиционная экосистема",
     )
     factories.make_signatories(program)
-    today = date.today()
+    today = portal_today()
     return factories.make_intake(
         program, title=fields.pop("title", "Spring 2026"), capacity=fields.pop("capacity", 60),
         applications_open_on=today - timedelta(days=200),

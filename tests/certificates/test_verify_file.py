@@ -13,6 +13,7 @@ from markupsafe import escape
 
 from course_portal.certificates import filecheck, services
 from course_portal.certificates.signing import make_dev_key_pair
+from course_portal.core.clock import portal_zone
 from course_portal.extensions import db
 from tests import factories
 from tests.certificates.helpers import make_completed, make_finished_intake
@@ -141,9 +142,11 @@ def test_a_revoked_certificate_says_so_with_the_reason(web, certificate, coordin
 
     page = page_of(drop(web, certificate.pdf))
     assert "Revoked" in page and "valid, issued" not in page
+    # the day of revocation in the reader's zone: a visitor reads the portal's
+    revoked_on = certificate.revoked_at.astimezone(portal_zone()).date()
     assert (f"This file is certificate {certificate.registry_number}, issued "
             f"{long_day(certificate.snapshot['issued_on'], 'en')} to 欧阳娜娜 OUYANG Nana, but "
-            f"the certificate was revoked on {long_day(certificate.revoked_at.date(), 'en')} "
+            f"the certificate was revoked on {long_day(revoked_on, 'en')} "
             "and is no longer valid.") in page
     assert "Attendance records were falsified" in page
 

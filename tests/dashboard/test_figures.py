@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from urllib.parse import parse_qs, urlsplit
 
+from course_portal.core.clock import portal_today
 from course_portal.dashboard import services
 from tests.dashboard.helpers import make_data_set
 
@@ -36,10 +37,10 @@ def test_filters_narrow_every_figure(app, db):
 
 
 def test_period_filter(app, db):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     make_data_set()
-    today = date.today()
+    today = portal_today()
     assert services.figures(services.DashboardFilters(
         submitted_from=today - timedelta(days=2), submitted_to=today + timedelta(days=1))
     ).applications == 7

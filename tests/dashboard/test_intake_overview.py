@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from course_portal.core.clock import portal_today
 from course_portal.dashboard import services
 from course_portal.progress.models import ModuleResult, ModuleSchedule, Outcome
 from tests import factories
@@ -11,7 +12,7 @@ from tests import factories
 
 def _running_intake(db):
     """A 40-hour program half taught: module 1 (8 h) and 2 (12 h) past, module 3 (20 h) ahead."""
-    today = date.today()
+    today = portal_today()
     program = factories.make_program(code="IS", hours=(8, 12, 20))
     intake = factories.make_intake(
         program, title="Autumn 2026", applications_open_on=today - timedelta(days=100),
@@ -40,7 +41,7 @@ def _running_intake(db):
 
 def test_at_risk_is_behind_the_rule_for_modules_past(app, db):
     intake, good, behind = _running_intake(db)
-    overview = services.intake_overview(intake, date.today())
+    overview = services.intake_overview(intake, portal_today())
     rows = {row.application.id: row for row in overview.rows}
     assert rows[good.id].ledger.hours_credited == 20
     assert rows[good.id].ledger.hours_total == 40
@@ -69,6 +70,6 @@ def test_after_the_intake_unscheduled_modules_count_as_past(app, db):
     data = make_data_set()
     absent = factories.make_application(intake=data.finished, status="not_completed")
     db.session.commit()
-    overview = services.intake_overview(data.finished, date.today())
+    overview = services.intake_overview(data.finished, portal_today())
     assert [row.application.id for row in overview.at_risk] == [absent.id]
     assert len(overview.rows) == 4

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from playwright.sync_api import expect
 
+from course_portal.core.clock import portal_today
 from course_portal.extensions import db
 from tests import factories
 from tests.e2e.conftest import finish_sign_in
@@ -20,7 +21,7 @@ def _sign_in(page, base_url: str, email: str) -> None:
 
 
 def test_coordinator_records_results_and_the_teachers_bar_moves(live_server, browser):
-    today = date.today()
+    today = portal_today()
     with live_server.app_context():
         program = factories.make_program(code="IS", title_en="Intellectual Systems",
                                          hours=(8, 12, 20))
@@ -106,7 +107,7 @@ def test_coordinator_records_results_and_the_teachers_bar_moves(live_server, bro
 
 
 def test_coordinator_imports_a_csv_after_a_preview(live_server, browser):
-    today = date.today()
+    today = portal_today()
     with live_server.app_context():
         program = factories.make_program(code="IE", hours=(8, 12))
         intake = factories.make_intake(

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import func, select
 
+from course_portal.core.clock import portal_today
 from course_portal.enrollment import services
 from course_portal.enrollment.models import Application, ApplicationEvent, ApplicationStatus
 from tests import factories
@@ -32,7 +33,7 @@ def _counts(db) -> tuple[int, int]:
 
 
 def test_enroll_started_enrolls_the_approved_of_started_intakes_once(app, db, program):
-    today = date.today()
+    today = portal_today()
     started = factories.make_intake(program, title="Started", starts_on=today,
                                     applications_close_on=today - timedelta(days=1))
     upcoming = factories.make_intake(program, title="Upcoming",

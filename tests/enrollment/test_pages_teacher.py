@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -12,6 +12,7 @@ from flask import current_app
 from PIL import Image
 from sqlalchemy import select
 
+from course_portal.core.clock import portal_today
 from course_portal.enrollment import services
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db as _db
@@ -165,7 +166,7 @@ def test_an_unknown_or_unpublished_intake_is_not_found(client, db, teacher, url)
 
 
 def test_a_closed_intake_says_so_and_takes_nothing(client, db, teacher, program):
-    today = date.today()
+    today = portal_today()
     closed = factories.make_intake(program, applications_open_on=today - timedelta(days=30),
                                    applications_close_on=today - timedelta(days=1))
     db.session.commit()

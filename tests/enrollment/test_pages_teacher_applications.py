@@ -12,6 +12,7 @@ from flask import current_app
 from flask_babel import force_locale
 from sqlalchemy import event
 
+from course_portal.core.clock import portal_today
 from course_portal.enrollment import documents, services
 from course_portal.extensions import db as _db
 from tests import factories
@@ -363,11 +364,11 @@ def test_a_document_whose_file_is_gone_is_not_found(client, db, teacher, intake)
 
 
 def test_the_program_page_offers_apply_for_accepting_intakes(client, db, program, intake):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     closed = factories.make_intake(program, title="Closed",
-                                   applications_open_on=date.today() + timedelta(days=5),
-                                   applications_close_on=date.today() + timedelta(days=9))
+                                   applications_open_on=portal_today() + timedelta(days=5),
+                                   applications_close_on=portal_today() + timedelta(days=9))
     db.session.commit()
 
     page = text(client.get(f"/programs/{program.code}"))

@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 
 from course_portal.catalog import intakes as catalog_intakes
 from course_portal.catalog import services as catalog
+from course_portal.core.clock import portal_today
 from course_portal.enrollment import services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
 from course_portal.enrollment.models import Application, ApplicationStatus, IntakeQuota
@@ -51,7 +52,7 @@ def test_submitting_a_draft_after_the_intake_was_closed_says_so(db, intake):
 
 
 def test_outside_its_dates_an_open_intake_still_gives_them(db, program):
-    today = date.today()
+    today = portal_today()
     intake = factories.make_intake(program, applications_open_on=today - timedelta(days=30),
                                    applications_close_on=today - timedelta(days=1))
     application = factories.make_application(intake=intake, status="draft")

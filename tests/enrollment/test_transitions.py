@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from itertools import product
 
 import pytest
 from babel.dates import format_date
 from sqlalchemy import update
 
+from course_portal.core.clock import portal_today
 from course_portal.enrollment import services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication, TransitionRefused
 from course_portal.enrollment.models import SEAT_HOLDING, Application, ApplicationStatus
@@ -41,7 +42,7 @@ def _actor_for(application, to, coordinator):
 def test_every_move_is_allowed_or_refused(db, program, coordinator, start, target):
     """The 81 moves: the 13 allowed ones succeed with history and email, the rest change nothing."""
     # started yesterday, still accepting: every guard (window, start date) passes
-    intake = factories.make_intake(program, capacity=5, starts_on=date.today() - timedelta(days=1))
+    intake = factories.make_intake(program, capacity=5, starts_on=portal_today() - timedelta(days=1))
     application = factories.make_application(intake=intake, status=start)
     seats_before = seats_taken(intake)
     events_before = len(history(application))
@@ -167,7 +168,7 @@ def test_rejection_email_carries_the_reason(db, intake, coordinator):
 
 def test_enrollment_waits_for_the_start(db, program, coordinator):
     """Approved teachers become enrolled on the first day, not before."""
-    intake = factories.make_intake(program, starts_on=date.today() + timedelta(days=3))
+    intake = factories.make_intake(program, starts_on=portal_today() + timedelta(days=3))
     application = factories.make_application(intake=intake, status="approved")
     with pytest.raises(TransitionRefused):
         services.transition(application, S.ENROLLED, coordinator)
@@ -177,7 +178,7 @@ def test_enrollment_waits_for_the_start(db, program, coordinator):
 
 def test_enroll_started_enrolls_only_the_approved(db, program):
     """Approved ones become enrolled (and mailed); the waiting list stays as it is."""
-    intake = factories.make_intake(program, starts_on=date.today() - timedelta(days=1))
+    intake = factories.make_intake(program, starts_on=portal_today() - timedelta(days=1))
     approved = [factories.make_application(intake=intake, status="approved") for _ in range(2)]
     waiting = factories.make_application(intake=intake, status="waitlisted")
     enrolled = services.enroll_started(intake)

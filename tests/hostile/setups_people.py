@@ -8,10 +8,11 @@ path of a page that shows it.
 from __future__ import annotations
 
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from course_portal.core.clock import portal_today
 from course_portal.extensions import db
 from tests import factories
 from tests.hostile.conftest import make_role
@@ -194,7 +195,7 @@ def module_stored(env: Env, name: str):
 
 
 def intake_baseline(env: Env) -> dict:
-    today = date.today()
+    today = portal_today()
     return {
         "title": env.rows["title"], "starts_on": (today + timedelta(days=30)).isoformat(),
         "ends_on": (today + timedelta(days=120)).isoformat(),

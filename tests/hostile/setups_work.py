@@ -7,10 +7,11 @@ path of a page that shows it.
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from sqlalchemy import select
 
+from course_portal.core.clock import portal_today
 from course_portal.extensions import db
 from tests import factories
 from tests.hostile.conftest import make_role
@@ -104,7 +105,6 @@ def queue_get_setup(role):
 
 def extend_setup(role):
     """An approved teacher with two days left to confirm the seat; the coordinator extends."""
-    from course_portal.core.clock import portal_today
 
     coordinator = make_role(role)
     today = portal_today()
@@ -117,7 +117,6 @@ def extend_setup(role):
 
 
 def extend_baseline(env: Env) -> dict:
-    from course_portal.core.clock import portal_today
 
     return {"extend-until": (portal_today() + timedelta(days=6)).isoformat(),
             "extend-reason": "Her visa appointment moved to next week."}
@@ -234,7 +233,7 @@ def audit_get_setup(role):
 
 def roster_setup(role):
     coordinator = make_role(role)
-    today = date.today()
+    today = portal_today()
     program = factories.make_program(code=new_code(), hours=(8,))
     intake = factories.make_intake(
         program, applications_open_on=today - timedelta(days=120),

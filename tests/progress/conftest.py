@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from course_portal.core.clock import portal_today
 from tests import factories
 
 
@@ -25,7 +26,7 @@ def program(db):
 @pytest.fixture
 def intake(program):
     """An intake that started two months ago and ends in a month."""
-    today = date.today()
+    today = portal_today()
     return factories.make_intake(
         program, title="Autumn 2026",
         applications_open_on=today - timedelta(days=120),
@@ -37,7 +38,7 @@ def intake(program):
 @pytest.fixture
 def ended_intake(program):
     """An intake that ended yesterday."""
-    today = date.today()
+    today = portal_today()
     return factories.make_intake(
         program, title="Summer 2026",
         applications_open_on=today - timedelta(days=200),
