@@ -223,7 +223,16 @@ class IntakeForm(FlaskForm):
     """An intake's title, dates, application window, seats, switch and quotas."""
 
     title = StringField(
-        _l("Title"), filters=[normalize_text], validators=title_rules(True, INTAKE_TITLE_MAX)
+        _l("Title in English"), filters=[normalize_text],
+        validators=title_rules(True, INTAKE_TITLE_MAX),
+    )
+    title_zh = StringField(
+        _l("Title in Chinese"), filters=[normalize_text],
+        validators=title_rules(False, INTAKE_TITLE_MAX),
+    )
+    title_ru = StringField(
+        _l("Title in Russian"), filters=[normalize_text],
+        validators=title_rules(False, INTAKE_TITLE_MAX),
     )
     starts_on = DateField(_l("First day"), validators=[given()])
     ends_on = DateField(_l("Last day"), validators=[given()])

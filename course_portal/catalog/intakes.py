@@ -70,6 +70,8 @@ def save_intake(
     unknown = set(values) - set(INTAKE_FIELDS)
     if missing or unknown:
         raise TypeError(f"save_intake: missing {sorted(missing)}, unknown {sorted(unknown)}")
+    for name in ("title_zh", "title_ru"):  # optional: a form that leaves them out gives None
+        values[name] = values[name] or ""
     errors = _intake_problems(program, intake, values)
     errors.update(_quota_problems(intake, quotas))
     if errors:
@@ -152,6 +154,8 @@ def _intake_problems(program: Program, intake: Intake | None, values: dict) -> d
             query = query.where(Intake.id != intake.id)
         if db.session.scalar(query) is not None:
             errors["title"] = [_title_taken()]
+    for name in ("title_zh", "title_ru"):
+        _text_problems(errors, name, values[name], INTAKE_TITLE_MAX, required=False)
     dates = ("starts_on", "ends_on", "applications_open_on", "applications_close_on")
     for name in dates:
         if not isinstance(values[name], date):

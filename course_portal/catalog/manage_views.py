@@ -254,8 +254,8 @@ def manage_intake_open(program_id: int, intake_id: int):
     intake_services.set_intake_open(intake, choice == "1", actor=_actor())
     db.session.commit()
     if intake.is_open:
-        flash(_("“%(title)s” now accepts applications within its dates.", title=intake.title),
+        flash(_("“%(title)s” now accepts applications within its dates.", title=intake.t("title")),
               "success")
     else:
-        flash(_("“%(title)s” no longer accepts applications.", title=intake.title), "success")
+        flash(_("“%(title)s” no longer accepts applications.", title=intake.t("title")), "success")
     return redirect(url_for("catalog.manage_intakes", program_id=program.id))

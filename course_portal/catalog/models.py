@@ -6,7 +6,7 @@ import enum
 from datetime import date
 
 from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, and_, true
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from course_portal.core.i18n import TranslatedMixin
 from course_portal.db import Base, TimestampMixin, str_enum
@@ -120,14 +120,21 @@ class Module(TranslatedMixin, Base):
     )
 
 
-class Intake(TimestampMixin, Base):
-    """One run of a program, with dates, an application window and seats."""
+class Intake(TranslatedMixin, TimestampMixin, Base):
+    """One run of a program, with dates, an application window and seats.
+
+    Its title is given in English (`title`, unique within the program: the CLI, the audit log
+    and the logs name the intake by it) and may be given in Chinese and Russian; pages and
+    emails read `.t("title")`, the reader's language falling back to English.
+    """
 
     __tablename__ = "intakes"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     program_id: Mapped[int] = mapped_column(ForeignKey("programs.id", ondelete="CASCADE"))
     title: Mapped[str] = mapped_column(String(200))
+    title_zh: Mapped[str] = mapped_column(String(200), default="", server_default="")
+    title_ru: Mapped[str] = mapped_column(String(200), default="", server_default="")
     starts_on: Mapped[date]
     ends_on: Mapped[date]
     applications_open_on: Mapped[date]
@@ -153,6 +160,8 @@ class Intake(TimestampMixin, Base):
     )
 
     program: Mapped[Program] = relationship(back_populates="intakes")
+    #: the English title under the name TranslatedMixin reads
+    title_en = synonym("title")
 
     __table_args__ = (
         UniqueConstraint("program_id", "title"),

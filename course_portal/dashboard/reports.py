@@ -63,7 +63,7 @@ def status_report() -> Report:
         numbers = [by_status.get(s, 0) for s in REVIEWABLE]
         numbers.append(sum(numbers))
         totals = [a + b for a, b in zip(totals, numbers, strict=True)]
-        report.rows.append([intake.program.code, intake.title, *numbers])
+        report.rows.append([intake.program.code, intake.t("title"), *numbers])
     report.totals = [_("Total"), "", *totals]
     return report
 
@@ -108,7 +108,7 @@ def partner_report(partner: PartnerUniversity) -> Report:
         ledger = ledgers[application.id]
         report.rows.append([
             profile.name_zh, profile.name_latin, application.teacher.email,
-            application.intake.program.code, application.intake.title,
+            application.intake.program.code, application.intake.t("title"),
             str(status_name(application.status)), ledger.hours_credited, ledger.hours_total,
             numbers.get(application.id, ""),
         ])

@@ -48,7 +48,7 @@ def _charts(figures: services.Figures, filters: services.DashboardFilters) -> li
         for s in REVIEWABLE
     ]
     seat_bars = [
-        Bar(f"{intake.program.code} · {intake.title}", taken,
+        Bar(f"{intake.program.code} · {intake.t('title')}", taken,
             url_for("dashboard.intake", intake_id=intake.id), of=intake.capacity,
             key=str(intake.id))
         for intake, taken in figures.seats

@@ -84,7 +84,7 @@ EXPORT_COLUMNS = (
     (_l("Phone"), _profile_value("phone")),
     (_l("WeChat ID"), _profile_value("wechat_id")),
     (_l("Program code"), lambda a: a.intake.program.code),
-    (_l("Intake"), lambda a: a.intake.title),
+    (_l("Intake"), lambda a: a.intake.t("title")),
     (_l("Funding source"), _funding_source),
     (_l("Funding: other"), lambda a: a.funding_other),
     (_l("Motivation"), lambda a: a.motivation),

@@ -63,7 +63,7 @@ def fill_filter_choices(form, choices: queue.FilterChoices) -> None:
     form.program.choices = options([("", _l("All programs"))] + [
         (program.id, f"{program.code} · {program.t('title')}") for program in choices.programs])
     form.intake.choices = options([("", _l("All intakes"))] + [
-        (intake.id, f"{intake.program.code} · {intake.title}") for intake in choices.intakes])
+        (intake.id, f"{intake.program.code} · {intake.t('title')}") for intake in choices.intakes])
     form.partner.choices = options([("", _l("All partner universities"))] + [
         (partner.id, partner.t("name")) for partner in choices.partners])
 

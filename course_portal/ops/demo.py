@@ -320,11 +320,31 @@ def add_months(day: date, months: int) -> date:
     return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
+#: the seasons' names, by language, and how each language writes "<season> <year>"
+SEASONS = {
+    "en": ({"winter": "Winter", "spring": "Spring", "summer": "Summer", "autumn": "Autumn"},
+           "{season} {year}"),
+    "zh": ({"winter": "冬季", "spring": "春季", "summer": "夏季", "autumn": "秋季"},
+           "{year}年{season}"),
+    "ru": ({"winter": "Зима", "spring": "Весна", "summer": "Лето", "autumn": "Осень"},
+           "{season} {year}"),
+}
+
+
+def season_titles(day: date) -> dict[str, str]:
+    """An intake's titles from its start date: {"title": "Spring 2027", "title_zh": ...}."""
+    season = {12: "winter", 1: "winter", 2: "winter", 3: "spring", 4: "spring", 5: "spring",
+              6: "summer", 7: "summer", 8: "summer"}.get(day.month, "autumn")
+    titles = {}
+    for language, (names, pattern) in SEASONS.items():
+        key = "title" if language == "en" else f"title_{language}"
+        titles[key] = pattern.format(season=names[season], year=day.year)
+    return titles
+
+
 def season_title(day: date) -> str:
-    """An intake title from its start date: "Spring 2027"."""
-    season = {12: "Winter", 1: "Winter", 2: "Winter", 3: "Spring", 4: "Spring", 5: "Spring",
-              6: "Summer", 7: "Summer", 8: "Summer"}.get(day.month, "Autumn")
-    return f"{season} {day.year}"
+    """An intake's English title from its start date: "Spring 2027"."""
+    return season_titles(day)["title"]
 
 
 def _upsert(model, key: dict, values: dict, kind: str, summary: DemoSummary):
@@ -359,7 +379,7 @@ def _load_program(spec: dict, institutes: dict[str, Institute], today: date,
                  "title_ru": title_ru}, "modules", summary)
 
     starts_on = today + timedelta(days=STARTS_IN_DAYS)
-    title = season_title(starts_on)
+    titles = season_titles(starts_on)
     has_intake = db.session.scalar(
         select(Intake.id).where(Intake.program_id == program.id).limit(1)
     )
@@ -370,7 +390,7 @@ def _load_program(spec: dict, institutes: dict[str, Institute], today: date,
         return
     db.session.add(Intake(
         program_id=program.id,
-        title=title,
+        **titles,
         applications_open_on=today - timedelta(days=OPENED_DAYS_AGO),
         applications_close_on=today + timedelta(days=CLOSES_IN_DAYS),
         starts_on=starts_on,

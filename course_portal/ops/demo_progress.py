@@ -113,12 +113,12 @@ def finished_intake(program: Program, today: date) -> Intake | None:
 
 
 def _new_intake(program: Program, today: date) -> Intake:
-    from course_portal.ops.demo import add_months, season_title
+    from course_portal.ops.demo import add_months, season_titles
 
     starts_on = add_months(today, -STARTED_MONTHS_AGO)
     intake = Intake(
         program_id=program.id,
-        title=season_title(starts_on),
+        **season_titles(starts_on),
         applications_open_on=starts_on - timedelta(days=WINDOW_OPENS_DAYS_BEFORE_START),
         applications_close_on=starts_on - timedelta(days=WINDOW_CLOSES_DAYS_BEFORE_START),
         starts_on=starts_on,

@@ -145,7 +145,7 @@ def teachers_report(partner: PartnerUniversity, rows: list[TeacherRow],
             report.rows.append([
                 *person,
                 application.intake.program.code,
-                application.intake.title,
+                application.intake.t("title"),
                 str(status_name(application.status)),
                 application.submitted_at.date().isoformat() if application.submitted_at else "",
                 item.ledger.attendance_percent if item.ledger is not None else "",

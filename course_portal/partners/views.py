@@ -47,7 +47,7 @@ def _partner_helpers():
 def _filter_form(partner_id: int) -> PartnerFilterForm:
     form = PartnerFilterForm(request.args)
     form.intake.choices = options([("", _("All intakes"))] + [
-        (intake.id, f"{intake.program.code} · {intake.title}")
+        (intake.id, f"{intake.program.code} · {intake.t('title')}")
         for intake in queries.intake_choices(partner_id)
     ])
     form.reset_invalid()

@@ -288,7 +288,7 @@ def schedule(intake_id: int):
                     target.errors = [*target.errors, *messages]
         else:
             db.session.commit()
-            flash(_("The schedule of “%(title)s” is saved.", title=intake.title), "success")
+            flash(_("The schedule of “%(title)s” is saved.", title=intake.t("title")), "success")
             return redirect(url_for("progress.roster", intake_id=intake.id))
     return render_template("progress/schedule.html", intake=intake, form=form, modules=by_id)
 
