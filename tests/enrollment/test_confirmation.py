@@ -244,7 +244,7 @@ def test_an_unconfirmed_seat_is_released_the_day_after_its_deadline(client, db, 
         shown = page(client.get(f"/applications/{first.id}"))
         assert "The seat was not confirmed by 2027-03-04" in shown
         refused = page(client.get(f"/applications/{first.id}/confirm"))
-        assert "由于未在 2027-03-04 之前确认，该名额已释放。" in refused  # the teacher reads Chinese
+        assert "由于未在2027-03-04之前确认，该名额已释放。" in refused  # the teacher reads Chinese
         assert "Confirm my seat" not in refused
 
 
