@@ -31,11 +31,12 @@ TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils nginx-light libatomic1 o
 # the page benchmark loads gunicorn with wrk
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk
 
-.PHONY: help run test test-fast lint screenshots bench translations system-packages-run system-packages-test system-packages-bench venv clean
+.PHONY: help run test test-fast fresh-check lint screenshots bench translations system-packages-run system-packages-test system-packages-bench venv clean
 
 help:
 	@echo "make run    install, upgrade the database, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test   install and run the whole test suite (browser tests included)"
+	@echo "make fresh-check   both commands on a minimal Debian built with debootstrap (root)"
 	@echo "make lint   ruff"
 	@echo "make bench  benchmarks: certificate rendering against headless Chromium, key pages under"
 	@echo "            gunicorn + wrk on generated data (BENCH_SCALE=1: 20,000 applications)"
@@ -79,6 +80,11 @@ test: system-packages-test venv $(MO_FILES)
 # without the browser tests, for a quick loop
 test-fast: venv $(MO_FILES)
 	$(PYTEST) -m "not e2e" $(PYTEST_ARGS)
+
+# the two commands on a minimal Debian built by debootstrap (as root; about 20 minutes, most of
+# it downloads): what this machine has and a new one lacks shows here. See scripts/fresh-check.sh
+fresh-check:
+	@bash scripts/fresh-check.sh
 
 # --- translations -----------------------------------------------------------
 
