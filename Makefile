@@ -25,8 +25,9 @@ PYTEST := $(BIN)/python -m pytest -n $(TEST_WORKERS)
 # Debian packages: WeasyPrint's text stack with fast font subsetting and a CJK font;
 # the tests also drive Chromium, read PDFs with poppler, run deploy/nginx.conf in nginx and
 # the W3C HTML checker (vnu.jar) on Java; Playwright's driver (node) needs libatomic1, which a
-# minimal Debian lacks.
-RUN_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core fontconfig
+# minimal Debian lacks. fonts-dejavu-extra holds DejaVu Serif Italic, in which the certificate
+# prints the English programme title: without it Pango slants the upright face instead.
+RUN_PACKAGES := python3-venv libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-noto-cjk fonts-dejavu-core fonts-dejavu-extra fontconfig
 TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils nginx-light libatomic1 openjdk-17-jre-headless
 # the page benchmark loads gunicorn with wrk
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk

@@ -45,7 +45,17 @@ if [[ -z ${FRESH_KEEP:-} || ! -x $dir/usr/bin/python3 ]]; then
   debootstrap --variant=minbase --include=python3,make,ca-certificates "$suite" "$dir" "$mirror" \
     > "$root/.fresh.log" 2>&1 || { tail -20 "$root/.fresh.log" >&2; exit 1; }
 fi
+# the host's resolver and the certificate authorities it trusts (a network that inspects TLS
+# has its own), so the system inside reaches the same package mirrors and PyPI
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
+if compgen -G "/usr/local/share/ca-certificates/*.crt" >/dev/null; then
+  mkdir -p "$dir/usr/local/share/ca-certificates"
+  cp /usr/local/share/ca-certificates/*.crt "$dir/usr/local/share/ca-certificates/"
+  # into the bundle at once (later updates of ca-certificates rebuild it from the folder above)
+  for crt in /usr/local/share/ca-certificates/*.crt; do
+    grep -qF "$(sed -n 2p "$crt")" "$dir/etc/ssl/certs/ca-certificates.crt" || cat "$crt" >> "$dir/etc/ssl/certs/ca-certificates.crt"
+  done
+fi
 echo "deb $mirror $suite main" > "$dir/etc/apt/sources.list"
 for fs in proc sys dev dev/pts; do
   mkdir -p "$dir/$fs"
