@@ -82,7 +82,7 @@ for step in $steps; do
       inside "PORT=$port setsid make run > /root/make-run.log 2>&1 & echo \$! > /root/make-run.pid"
       served=
       for _ in $(seq 1 600); do
-        if inside "python3 -c \"import urllib.request, sys; r = urllib.request.urlopen('http://127.0.0.1:$port/programs', timeout=5); sys.exit(0 if r.status == 200 and b'Investment Ecosystem' in r.read() else 1)\"" 2>/dev/null; then
+        if inside "python3 -c \"import urllib.request, sys; r = urllib.request.urlopen('http://127.0.0.1:$port/', timeout=5); sys.exit(0 if r.status == 200 and b'Investment Ecosystem' in r.read() else 1)\"" 2>/dev/null; then
           served=yes
           break
         fi
