@@ -34,7 +34,15 @@ if ! command -v debootstrap >/dev/null; then
 fi
 
 mounted=()
+# every process still running inside (make run's server), found by its root directory
+stop_inside() {
+  local proc
+  for proc in /proc/[0-9]*; do
+    [[ $(readlink "$proc/root" 2>/dev/null) == "$dir" ]] && kill "${proc#/proc/}" 2>/dev/null || true
+  done
+}
 unmount() {
+  stop_inside
   for ((i = ${#mounted[@]} - 1; i >= 0; i--)); do umount -l "${mounted[i]}" 2>/dev/null || true; done
 }
 trap unmount EXIT
@@ -79,7 +87,7 @@ for step in $steps; do
     run)
       echo "Inside: PORT=$port make run (stopped once the catalog answers)"
       log=$dir/root/make-run.log
-      inside "PORT=$port setsid make run > /root/make-run.log 2>&1 & echo \$! > /root/make-run.pid"
+      inside "PORT=$port setsid make run > /root/make-run.log 2>&1 &"
       served=
       for _ in $(seq 1 600); do
         if inside "python3 -c \"import urllib.request, sys; r = urllib.request.urlopen('http://127.0.0.1:$port/', timeout=5); sys.exit(0 if r.status == 200 and b'Investment Ecosystem' in r.read() else 1)\"" 2>/dev/null; then
@@ -88,7 +96,7 @@ for step in $steps; do
         fi
         sleep 1
       done
-      kill -- -"$(cat "$dir/root/make-run.pid")" 2>/dev/null || true
+      stop_inside
       if [[ -z $served ]]; then
         echo "make run did not serve the catalog on port $port; its output:" >&2
         tail -40 "$log" >&2
