@@ -47,8 +47,17 @@ unmount() {
 }
 trap unmount EXIT
 
+# a run that was killed may have left the host's /proc, /sys and /dev bound inside: never
+# delete through them
+for fs in dev/pts dev sys proc; do
+  mountpoint -q "$dir/$fs" 2>/dev/null && umount -l "$dir/$fs"
+done
+if grep -qF " $dir/" /proc/mounts; then
+  echo "Something is still mounted under $dir; unmount it first." >&2
+  exit 1
+fi
 if [[ -z ${FRESH_KEEP:-} || ! -x $dir/usr/bin/python3 ]]; then
-  rm -rf "$dir"
+  rm -rf --one-file-system "$dir"
   echo "Building a minimal Debian $suite in $dir"
   debootstrap --variant=minbase --include=python3,make,ca-certificates "$suite" "$dir" "$mirror" \
     > "$root/.fresh.log" 2>&1 || { tail -20 "$root/.fresh.log" >&2; exit 1; }
