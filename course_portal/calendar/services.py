@@ -158,7 +158,7 @@ def intake_calendar(intake: Intake, language: str) -> bytes:
             f"intake-{intake.id}-applications-close",
             _("%(program)s: applications close", program=title),
             intake.applications_close_on, None, link))
-        name = _("%(program)s (%(intake)s)", program=title, intake=intake.t("title"))
+        name = _("%(program)s (%(intake)s)", program=title, intake=intake.t("title", language))
     return _render(name, events)
 
 
@@ -179,10 +179,10 @@ def _intake_days(intake: Intake, title: str, language: str, schedule: list[Modul
     """The intake's first and last day and each scheduled module, as all-day events."""
     events = [
         _all_day(f"intake-{intake.id}-start", _("%(program)s: the course starts", program=title),
-                 intake.starts_on, intake.starts_on, intake.t("title"), link),
+                 intake.starts_on, intake.starts_on, intake.t("title", language), link),
         _all_day(f"intake-{intake.id}-end",
                  _("%(program)s: the last day of the course", program=title),
-                 intake.ends_on, intake.ends_on, intake.t("title"), link),
+                 intake.ends_on, intake.ends_on, intake.t("title", language), link),
     ]
     for row in schedule:
         module = row.module
@@ -192,7 +192,7 @@ def _intake_days(intake: Intake, title: str, language: str, schedule: list[Modul
             f"intake-{intake.id}-module-{module.id}",
             _("%(program)s: module %(position)s, %(module)s", program=title,
               position=module.position, module=module.t("title", language)),
-            row.starts_on, row.ends_on, intake.t("title"), link))
+            row.starts_on, row.ends_on, intake.t("title", language), link))
     return events
 
 

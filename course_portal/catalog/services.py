@@ -135,8 +135,8 @@ PROGRAM_FIELDS = (
 )
 #: what save_intake takes besides the program, the intake, the quotas and the actor
 INTAKE_FIELDS = (
-    "title", "title_zh", "title_ru", "starts_on", "ends_on", "applications_open_on", "applications_close_on",
-    "capacity", "is_open", "study_form", "delivery", "confirm_within_days",
+    "title", "title_zh", "title_ru", "starts_on", "ends_on", "applications_open_on",
+    "applications_close_on", "capacity", "is_open", "study_form", "delivery", "confirm_within_days",
 )
 
 
