@@ -61,9 +61,25 @@ def list_cjk_fonts() -> str | None:
     return result.stdout
 
 
+def list_serif_styles() -> str | None:
+    """fc-list's styles of DejaVu Serif, one face per line; None when fc-list is not installed."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        return None
+    result = subprocess.run(  # noqa: S603 (fixed arguments, no user input)
+        [fc_list, "DejaVu Serif", "style"], capture_output=True, text=True, timeout=30, check=False
+    )
+    return result.stdout
+
+
+#: the faces of DejaVu Serif a certificate prints with -> the Debian package that holds each
+SERIF_STYLES = {"Book": "fonts-dejavu-core", "Bold": "fonts-dejavu-core",
+                "Italic": "fonts-dejavu-extra"}
+
 #: the system probes; tests replace these to simulate a machine without a package
 find_library: LibraryFinder = ctypes.util.find_library
 cjk_font_lister: FontLister = list_cjk_fonts
+serif_style_lister: FontLister = list_serif_styles
 
 
 def check_database() -> Check:
@@ -172,6 +188,33 @@ def check_cjk_font(lister: FontLister | None = None) -> Check:
         )
     shown = ", ".join(names[:3]) + (f" and {len(names) - 3} more" if len(names) > 3 else "")
     return Check("cjk font", OK, shown)
+
+
+def check_serif_font(lister: FontLister | None = None) -> Check:
+    """DejaVu Serif has every face a certificate uses, so no text is printed in a stand-in face.
+
+    Without the italic face (fonts-dejavu-extra) the English programme title is slanted by
+    the renderer instead, and the PDF differs from one rendered where it is installed.
+    """
+    try:
+        listed = (lister or serif_style_lister)()
+    except (OSError, subprocess.SubprocessError) as exc:
+        listed = None
+        detail = f"fc-list did not run: {exc}"
+    else:
+        detail = "fc-list not found: fontconfig is not installed"
+    if listed is None:
+        return Check("serif font", FAIL, detail, "apt-get install fontconfig fonts-dejavu-core "
+                                                 "fonts-dejavu-extra")
+    styles = {style.strip() for line in listed.splitlines()
+              for style in line.partition("=")[2].split(",")}
+    missing = [style for style in SERIF_STYLES if style not in styles]
+    if missing:
+        packages = " ".join(dict.fromkeys(SERIF_STYLES[style] for style in missing))
+        return Check("serif font", FAIL,
+                     f"DejaVu Serif lacks {', '.join(missing)}: certificates print a stand-in face",
+                     f"apt-get install {packages}")
+    return Check("serif font", OK, "DejaVu Serif " + ", ".join(SERIF_STYLES))
 
 
 def check_secret_key() -> Check:
@@ -313,15 +356,17 @@ def check_certificate_pdfs() -> Check:
 
 
 def run_checks(
-    finder: LibraryFinder | None = None, font_lister: FontLister | None = None
+    finder: LibraryFinder | None = None, font_lister: FontLister | None = None,
+    serif_lister: FontLister | None = None,
 ) -> list[Check]:
-    """Every check in order; finder and font_lister replace the system probes."""
+    """Every check in order; finder and the listers replace the system probes."""
     checks = [
         check_database(),
         check_migrations(),
         check_harfbuzz_subset(finder),
         check_pango(finder),
         check_cjk_font(font_lister),
+        check_serif_font(serif_lister),
         check_secret_key(),
         check_mail(),
         check_redis(),

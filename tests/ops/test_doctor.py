@@ -76,6 +76,25 @@ def test_cjk_font_names_simplified_chinese_first(app):
     assert check.detail.startswith("Noto Serif CJK SC")
 
 
+def test_serif_font_without_its_italic_face_names_the_package(app):
+    # what fc-list printed on a minimal Debian with fonts-dejavu-core only
+    core_only = ":style=Bold\n:style=Book\n:style=Condensed,Book\n"
+
+    check = doctor.check_serif_font(lambda: core_only)
+
+    assert check.status == doctor.FAIL
+    assert "Italic" in check.detail
+    assert check.hint == "apt-get install fonts-dejavu-extra"
+    assert doctor.check_serif_font(lambda: "").hint == (
+        "apt-get install fonts-dejavu-core fonts-dejavu-extra")
+    assert doctor.check_serif_font(lambda: None).status == doctor.FAIL
+
+
+def test_serif_font_on_this_machine_has_every_face(app):
+    # make installs fonts-dejavu-extra with the rest of the system packages
+    assert doctor.check_serif_font().status == doctor.OK
+
+
 def test_empty_database_is_not_at_head(make_app, tmp_path):
     make_app()  # the first app built cleans the shared test database afterwards
     empty = make_app(DATABASE_URL="sqlite:///" + str(tmp_path / "empty.sqlite3"))
