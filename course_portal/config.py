@@ -109,6 +109,10 @@ class Defaults:
     #: `flask certificates make-dev-signing-key` writes a self-signed pair for development
     SIGNING_KEY_PATH = ""
     SIGNING_CERT_PATH = ""
+    #: where the Ed25519 keys that sign the certificates' digital credentials (Open Badges 3.0)
+    #: are kept; empty: instance/credential-keys. Development makes the first key itself;
+    #: in production `flask certificates new-credential-key` makes it, and rotates it later
+    CREDENTIAL_KEY_FOLDER = ""
     #: where certificates' share cards (PNG pictures of their PDF's first page) are kept once
     #: rendered; a cache, safe to empty. Empty: instance/share-cards
     SHARE_CARD_FOLDER = ""

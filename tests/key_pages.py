@@ -61,6 +61,8 @@ def make_key_pages() -> KeyPages:
             "register": "/register",
             "sign-in": "/login",
             "verify": f"/verify/{certificate.verification_code}",
+            # the three ways to check: by number, the PDF, the digital credential
+            "check": "/verify",
         },
         teacher={
             "applications": "/applications",

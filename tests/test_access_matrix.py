@@ -131,6 +131,11 @@ EXPECTED: dict[str, dict] = {
     "certificates.credited_hours": STAFF_ONLY,
     "certificates.download": OWNER_OR_STAFF,
     "certificates.download_png": OWNER_OR_STAFF,
+    # the signed Open Badges credential, from the teacher's certificates page
+    "certificates.download_credential": OWNER_OR_STAFF,
+    # the issuer's DID document and the revocation list: what any verifier reads
+    "certificates.did_document": EVERYONE,
+    "certificates.status_list": EVERYONE,
     "certificates.frdo_xlsx": STAFF_ONLY,
     "certificates.intake_pdf": STAFF_ONLY,
     "certificates.intake_zip": STAFF_ONLY,
@@ -160,6 +165,9 @@ EXPECTED: dict[str, dict] = {
     "certificates.verify_json": EVERYONE,
     # the share card, as public as the page whose address it extends
     "certificates.verify_png": EVERYONE,
+    # a credential checked and forgotten, and the credential of a public verification page
+    "certificates.verify_credential": EVERYONE,
+    "certificates.verify_credential_file": EVERYONE,
     "dashboard.audit": STAFF_ONLY,
     "dashboard.audit_csv": STAFF_ONLY,
     "dashboard.bulk_email": STAFF_ONLY,
@@ -289,7 +297,8 @@ def _seed() -> World:
         },
         by_endpoint={"catalog.program": {"code": world.intake.program.code},
                      "certificates.issuer_image": {"kind": "signature", "image_id": signer.id},
-                     "certificates.issuer_signatory": {"role": "rector"}},
+                     "certificates.issuer_signatory": {"role": "rector"},
+                     "certificates.status_list": {"number": 0}},
     )
 
 

@@ -1,4 +1,5 @@
-"""Commands: flask certificates issue, resume-batch, export-registry, pdf, make-dev-signing-key."""
+"""Commands: flask certificates issue, resume-batch, export-registry, pdf, make-dev-signing-key,
+new-credential-key."""
 
 from __future__ import annotations
 
@@ -118,6 +119,24 @@ def make_dev_signing_key_command(folder: str | None, force: bool) -> None:
     click.echo(f"wrote {key_path} and {cert_path}; to sign, set")
     click.echo(f"  COURSE_PORTAL_SIGNING_KEY_PATH={key_path}")
     click.echo(f"  COURSE_PORTAL_SIGNING_CERT_PATH={cert_path}")
+
+
+@certificates_cli.command("new-credential-key")
+@click.option("--keep-earlier", is_flag=True,
+              help="Keep the earlier keys' private halves (they sign nothing either way).")
+def new_credential_key_command(keep_earlier: bool) -> None:
+    """Make the Ed25519 key that signs digital credentials from now on (first key or rotation).
+
+    Earlier keys stay published in /.well-known/did.json, so what they signed still verifies.
+    """
+    from course_portal.certificates import credentials
+
+    earlier = credentials.keys()
+    key = credentials.new_key(retire_earlier=not keep_earlier)
+    click.echo(f"{key.kid} signs credentials from now on ({credentials.key_folder()})")
+    if earlier:
+        click.echo(f"earlier keys still verify: {', '.join(k.kid for k in earlier)}")
+    click.echo(f"published as {credentials.issuer_did()}#{key.kid}")
 
 
 @certificates_cli.command("resume-batch")

@@ -100,3 +100,11 @@ class VerifyFileForm(FlaskForm):
         validators=[FileRequired(_l("Choose the certificate's PDF file."))],
     )
     submit = SubmitField(_l("Check the file"))
+
+
+class VerifyCredentialForm(FlaskForm):
+    """A credential to check on /verify: pasted, or its file chosen; credentials decides."""
+
+    credential = TextAreaField(_l("The credential, pasted"))
+    file = FileField(_l("Or the credential's file"))
+    submit = SubmitField(_l("Check the credential"))

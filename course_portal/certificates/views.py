@@ -38,7 +38,9 @@ bp = Blueprint("certificates", __name__)
 CODE_PATTERN = re.compile(r"[A-Za-z0-9_-]{16,64}")
 VERIFY_ENDPOINTS = frozenset({"certificates.verify", "certificates.verify_code",
                               "certificates.verify_json", "certificates.verify_file",
-                              "certificates.verify_png"})
+                              "certificates.verify_png",
+                              "certificates.verify_credential",
+                              "certificates.verify_credential_file"})
 #: a certificate's status as the page, the JSON and the README say it
 PUBLIC_STATUS = {CertificateStatus.ISSUED: "valid", CertificateStatus.REVOKED: "revoked",
                  CertificateStatus.SUPERSEDED: "superseded"}
@@ -257,6 +259,7 @@ def download(certificate_id: int):
 
 
 from course_portal.certificates import (  # noqa: E402,F401 (routes on bp)
+    credential_views,
     issuer_views,
     manage_views,
     verify_views,

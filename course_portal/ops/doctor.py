@@ -355,6 +355,31 @@ def check_certificate_pdfs() -> Check:
                  "(`flask steps run certificates.finish_pdfs` tries now)")
 
 
+def check_credential_key() -> Check:
+    """A key signs the certificates' digital credentials (Open Badges 3.0)."""
+    from course_portal.certificates import credentials
+
+    try:
+        found = credentials.keys()
+    except (OSError, ValueError) as exc:
+        return Check("credential key", FAIL, f"cannot read {credentials.key_folder()}: {exc}",
+                     "fix the files, or move them away and run "
+                     "`flask certificates new-credential-key`")
+    signing = [key for key in found if key.private is not None]
+    if not signing:
+        if credentials.available():
+            return Check("credential key", OK,
+                         "none yet: development makes one when a credential is first signed")
+        return Check("credential key", WARN,
+                     "none: certificates are issued without their digital credential",
+                     "run `flask certificates new-credential-key`")
+    earlier = len(found) - 1
+    detail = f"{signing[-1].kid} signs as {credentials.issuer_did()}"
+    if earlier:
+        detail += f"; {earlier} earlier key{'s' if earlier > 1 else ''} still verify"
+    return Check("credential key", OK, detail)
+
+
 def run_checks(
     finder: LibraryFinder | None = None, font_lister: FontLister | None = None,
     serif_lister: FontLister | None = None,
@@ -373,6 +398,7 @@ def run_checks(
         check_outbox(),
         check_steps(),
         check_signatories(),
+        check_credential_key(),
         check_certificate_pdfs(),
     ]
     db.session.rollback()

@@ -52,7 +52,7 @@ def test_a_visitor_checks_the_pdf_and_a_picture_is_refused(live_server, page, ph
     assert picture.evaluate("img => img.naturalWidth") == 1200
 
     phone_page.goto(live_server.url + "/verify")
-    phone_page.locator("input[type=file]").set_input_files(files=[{
+    phone_page.locator("#verify-file-input").set_input_files(files=[{
         "name": "证书.pdf", "mimeType": "application/pdf",
         "buffer": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + b"\x00" * 500}])
     phone_page.locator("form#check-file button[type=submit]").click()

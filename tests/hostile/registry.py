@@ -243,6 +243,13 @@ FORMS: list[FormSpec] = [
         {}, files=lambda env: {"file": (b"%PDF-1.4\n%%EOF\n", "certificate.pdf")}, previews=True,
         baseline_status=200,
     ),
+    # a credential pasted: every kind of answer is in tests/certificates/test_credentials.py;
+    # the answer is the page (200), for text that is no credential too
+    FormSpec(
+        "certificates.verify_credential", None, lambda role: Env(url="/verify/credential"),
+        lambda env: {"credential": "a.b.c"}, {"credential": REASON}, previews=True,
+        baseline_status=200,
+    ),
     FormSpec(
         "dashboard.index", "coordinator", work.dashboard_get_setup, lambda env: {},
         {"program": CHOICE, "funding": CHOICE, "submitted_from": DATE}, method="GET",
