@@ -109,6 +109,14 @@ class Defaults:
     #: `flask certificates make-dev-signing-key` writes a self-signed pair for development
     SIGNING_KEY_PATH = ""
     SIGNING_CERT_PATH = ""
+    #: PEM file of the CA certificates above SIGNING_CERT_PATH's, up to the root: embedded in
+    #: every signature with the CRLs or OCSP answers that show them unrevoked (LTV)
+    SIGNING_CHAIN_PATH = ""
+    #: an RFC 3161 time-stamping service: signatures get a timestamp, and the file a document
+    #: timestamp (PAdES B-LTA), so they still validate after the certificates expire
+    SIGNING_TSA_URL = ""
+    #: seconds to wait for the TSA and for each CRL or OCSP answer while signing
+    SIGNING_NETWORK_TIMEOUT = 10
     #: where the Ed25519 keys that sign the certificates' digital credentials (Open Badges 3.0)
     #: are kept; empty: instance/credential-keys. Development makes the first key itself;
     #: in production `flask certificates new-credential-key` makes it, and rotates it later

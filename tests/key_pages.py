@@ -63,6 +63,7 @@ def make_key_pages() -> KeyPages:
             "verify": f"/verify/{certificate.verification_code}",
             # the three ways to check: by number, the PDF, the digital credential
             "check": "/verify",
+            "check-yourself": "/verify/how",
         },
         teacher={
             "applications": "/applications",

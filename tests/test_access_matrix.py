@@ -168,6 +168,8 @@ EXPECTED: dict[str, dict] = {
     # a credential checked and forgotten, and the credential of a public verification page
     "certificates.verify_credential": EVERYONE,
     "certificates.verify_credential_file": EVERYONE,
+    # how to check a certificate without the portal, in the reader's language
+    "certificates.verify_how": EVERYONE,
     "dashboard.audit": STAFF_ONLY,
     "dashboard.audit_csv": STAFF_ONLY,
     "dashboard.bulk_email": STAFF_ONLY,

@@ -125,3 +125,21 @@ def verify_credential():
 @bp.context_processor
 def _credential_helpers():
     return {"credentials_available": credentials.available}
+
+
+@bp.route("/verify/how")
+@public
+@verify_limit
+def verify_how():
+    """How to check a certificate without the portal: a PDF reader, SHA-256, a verifier."""
+    from course_portal.certificates.snapshot import (
+        UNIVERSITY_NAME_EN,
+        UNIVERSITY_NAME_RU,
+        UNIVERSITY_NAME_ZH,
+    )
+
+    return render_template(
+        "certificates/verify_how.html", did=credentials.issuer_did(),
+        did_url=credentials.base_url() + credentials.did_document_path(),
+        example_number="IE-2026-0003", university_en=UNIVERSITY_NAME_EN,
+        university_ru=UNIVERSITY_NAME_RU, university_zh=UNIVERSITY_NAME_ZH)

@@ -157,8 +157,9 @@ def read_signature(data: bytes) -> SignatureFound | None:
     """
     from pyhanko.pdf_utils.reader import PdfFileReader
     from pyhanko.sign.validation import validate_pdf_signature
-    from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
+
+    from course_portal.certificates.signing import covers_whole_file
 
     if b"/ByteRange" not in data:
         return None  # a signature's dictionary is never compressed: this file has none
@@ -175,7 +176,7 @@ def read_signature(data: bytes) -> SignatureFound | None:
         status = validate_pdf_signature(signature, context)
         return SignatureFound(
             intact=bool(status.intact and status.valid),
-            covers_whole_file=status.coverage == SignatureCoverageLevel.ENTIRE_FILE,
+            covers_whole_file=covers_whole_file(status, data),
             signer=_signer_name(status.signing_cert),
         )
     except Exception as exc:  # noqa: BLE001 (any failure of a parser on a stranger's file)

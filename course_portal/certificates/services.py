@@ -285,7 +285,12 @@ def _move(certificate: Certificate, to: CertificateStatus, **values) -> None:
 def _render(snapshot: CertificateSnapshot, code: str, images: dict[str, bytes]
             ) -> tuple[bytes, bool]:
     """The PDF for the snapshot, signed when a key is configured: (bytes, signed)."""
-    from course_portal.certificates.signing import sign_pdf, signature_words, signing_paths
+    from course_portal.certificates.signing import (
+        long_term,
+        sign_pdf,
+        signature_words,
+        signing_paths,
+    )
 
     pdf = render_certificate(snapshot, verify_url(code), images)
     paths = signing_paths(current_app.config)
@@ -293,7 +298,8 @@ def _render(snapshot: CertificateSnapshot, code: str, images: dict[str, bytes]
         return pdf, False
     reason, location = signature_words(
         {"ru": snapshot.city_ru, "zh": snapshot.city_zh, "en": snapshot.city_en})
-    return sign_pdf(pdf, *paths, reason=reason, location=location), True
+    return sign_pdf(pdf, *paths, reason=reason, location=location,
+                    long_term=long_term(current_app.config)), True
 
 
 def issue_certificate(application: Application, actor: User | None, *,

@@ -40,7 +40,8 @@ VERIFY_ENDPOINTS = frozenset({"certificates.verify", "certificates.verify_code",
                               "certificates.verify_json", "certificates.verify_file",
                               "certificates.verify_png",
                               "certificates.verify_credential",
-                              "certificates.verify_credential_file"})
+                              "certificates.verify_credential_file",
+                              "certificates.verify_how"})
 #: a certificate's status as the page, the JSON and the README say it
 PUBLIC_STATUS = {CertificateStatus.ISSUED: "valid", CertificateStatus.REVOKED: "revoked",
                  CertificateStatus.SUPERSEDED: "superseded"}

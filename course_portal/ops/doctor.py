@@ -355,6 +355,40 @@ def check_certificate_pdfs() -> Check:
                  "(`flask steps run certificates.finish_pdfs` tries now)")
 
 
+def check_pdf_signing() -> Check:
+    """The key that signs certificate PDFs loads, and what its signatures carry for later."""
+    from course_portal.certificates import signing
+
+    config = current_app.config
+    try:
+        paths = signing.signing_paths(config)
+    except RuntimeError as exc:
+        return Check("pdf signing", FAIL, str(exc), "set both, or neither")
+    if paths is None:
+        status = WARN if config["ENV"] == "production" else OK
+        return Check("pdf signing", status, "certificate PDFs are not signed",
+                     "set SIGNING_KEY_PATH and SIGNING_CERT_PATH (see README, Certificates)")
+    long_term = signing.long_term(config)
+    try:
+        signer = signing._signer(*paths, long_term.chain)
+    except Exception as exc:  # noqa: BLE001 (a key file pyHanko or the OS cannot read)
+        return Check("pdf signing", FAIL, f"the signing key does not load: {exc}",
+                     "check SIGNING_KEY_PATH, SIGNING_CERT_PATH and SIGNING_CHAIN_PATH")
+    cert = signer.signing_cert
+    expires = cert["tbs_certificate"]["validity"]["not_after"].native
+    detail = f"by {cert.subject.human_friendly}, valid until {expires:%Y-%m-%d}"
+    detail += "; timestamps from " + long_term.tsa_url if long_term.tsa_url else (
+        "; no timestamps")
+    if expires - utcnow() < timedelta(days=30):
+        return Check("pdf signing", WARN, detail + ": the certificate expires within 30 days",
+                     "renew it with the CA, then set the new SIGNING_CERT_PATH")
+    if not long_term.tsa_url and config["ENV"] == "production":
+        return Check("pdf signing", WARN, detail,
+                     "set SIGNING_TSA_URL: without a timestamp a signature cannot be checked "
+                     "once its certificate has expired")
+    return Check("pdf signing", OK, detail)
+
+
 def check_credential_key() -> Check:
     """A key signs the certificates' digital credentials (Open Badges 3.0)."""
     from course_portal.certificates import credentials
@@ -398,6 +432,7 @@ def run_checks(
         check_outbox(),
         check_steps(),
         check_signatories(),
+        check_pdf_signing(),
         check_credential_key(),
         check_certificate_pdfs(),
     ]

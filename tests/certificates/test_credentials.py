@@ -365,3 +365,56 @@ def test_the_answer_pages_are_valid_html(web, certificate, tmp_path):
             files.append(path)
     assert "此数字凭证是证书" in (tmp_path / "genuine-zh.html").read_text()
     assert validator_errors(files) == []
+
+
+# --- checking without the portal -------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("language", "words"), [
+    ("en", "Signature is valid"), ("zh", "签名有效"), ("ru", "Подпись действительна")])
+def test_the_page_on_checking_without_the_portal_is_in_the_readers_language(web, language,
+                                                                            words):
+    page = page_of(web.get("/verify/how", headers={"Accept-Language": language}))
+    assert words in page
+    assert "sha256sum file.pdf" in page and "certutil -hashfile file.pdf SHA256" in page
+    assert "http://127.0.0.1:8000/.well-known/did.json" in page
+    assert 'href="/verify/how"' in page_of(web.get("/verify", headers={
+        "Accept-Language": language}))
+
+
+def test_the_pages_own_instructions_check_a_credential_and_see_its_revocation(
+        web, certificate, coordinator, tmp_path, monkeypatch):
+    """The IT staff's snippet on /verify/how, run as printed, answers as the portal does."""
+    import html
+    import re
+    import sys
+    import types
+
+    page = web.get("/verify/how").get_data(as_text=True)
+    snippet = html.unescape(re.search(r'<pre class="code-sample"[^>]*><code>(.*?)</code></pre>',
+                                      page, re.DOTALL).group(1))
+    token = web.get(f"/verify/{certificate.verification_code}/credential").get_data(as_text=True)
+    (tmp_path / "IE-2026-0003.jwt").write_text(token)
+    monkeypatch.chdir(tmp_path)
+
+    class Answer:
+        def __init__(self, response):
+            self.text = response.get_data(as_text=True)
+
+        def json(self):
+            return json.loads(self.text)
+
+    def get(url):  # requests.get, answered by the portal's test client
+        return Answer(web.get("/" + url.split("://", 1)[1].split("/", 1)[1]))
+
+    monkeypatch.setitem(sys.modules, "requests", types.SimpleNamespace(get=get))
+
+    def run() -> str:
+        printed = []
+        exec(compile(snippet, "verify-how", "exec"), {"print": printed.append})  # noqa: S102
+        return printed[-1]
+
+    assert run() == "valid"
+    services.revoke(certificate, coordinator, "Attendance records were falsified")
+    db.session.commit()
+    assert run() == "revoked"
