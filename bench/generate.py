@@ -187,6 +187,11 @@ def _weighted(rng: random.Random, mix, count: int) -> list[ApplicationStatus]:
     return rng.choices(statuses, weights, k=count)
 
 
+#: the key of the staff's two-step secrets in the generated data; the bench's servers get it
+#: too (bench.pages.server_env), so they open them
+ENCRYPTION_KEYS = {"bench": "YmVuY2gta2V5LWZvci1zZWNyZXRzLWF0LXJlc3QtMzI"}
+
+
 def generate(database_url: str, scale: float = 1.0, seed: int = 2026,
              log: Callable[[str], None] = print) -> Generated:
     """Wipe the database at database_url, upgrade it, and fill it with data at this scale."""
@@ -195,6 +200,7 @@ def generate(database_url: str, scale: float = 1.0, seed: int = 2026,
         "DATABASE_URL": database_url,
         "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-generate-"),
         "OUTBOX_DISPATCH": "off",
+        "ENCRYPTION_KEYS": ENCRYPTION_KEYS,
     })
     with app.app_context():
         started = time.perf_counter()

@@ -18,7 +18,7 @@ from pathlib import Path
 
 from bench import Row
 from bench.generate import COORDINATOR_EMAIL, generate
-from bench.pages import ROOT, server_env
+from bench.pages import ENCRYPTION_KEYS, ROOT, server_env
 from bench.render import time_standalone
 from course_portal.certificates.specimen import specimen_snapshot
 
@@ -126,7 +126,8 @@ def bench_issuing() -> list[Row]:
     generate(database_url, SCALE, log=lambda _message: None)
     instance = os.path.join(work, "instance")
     app = create_app({"ENV": "testing", "DATABASE_URL": database_url, "INSTANCE_PATH": instance,
-                      "REDIS_URL": REDIS_URL, "OUTBOX_DISPATCH": "off"})
+                      "REDIS_URL": REDIS_URL, "OUTBOX_DISPATCH": "off",
+                      "ENCRYPTION_KEYS": ENCRYPTION_KEYS})
     intakes, one_program = _candidate_intakes(app)
     if len(intakes) < 4:
         return [Row("bulk issuing", "skipped: fewer than 4 intakes with issuable applications")]

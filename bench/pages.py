@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import http.client
+import json
 import os
 import re
 import shutil
@@ -36,6 +37,7 @@ from bench.generate import (
     BENCH_PASSWORD,
     BENCH_TOTP_SECRET,
     COORDINATOR_EMAIL,
+    ENCRYPTION_KEYS,
     Generated,
     generate,
 )
@@ -171,6 +173,7 @@ def server_env(database_url: str, instance: str,
     env.update(settings or {})
     env.update({
         "COURSE_PORTAL_SECRET_KEY": "bench-" + os.urandom(24).hex(),
+        "COURSE_PORTAL_ENCRYPTION_KEYS": json.dumps(ENCRYPTION_KEYS),
         "COURSE_PORTAL_DATABASE_URL": database_url,
         "COURSE_PORTAL_INSTANCE_PATH": instance,
     })
@@ -343,6 +346,7 @@ def query_counts(database_url: str, data: Generated, pages: list[Page],
     app = create_app({
         "ENV": "testing", "TESTING": True, "DATABASE_URL": database_url,
         "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-queries-"), "OUTBOX_DISPATCH": "off",
+        "ENCRYPTION_KEYS": ENCRYPTION_KEYS,
         "RATELIMIT_ENABLED": False, "SERVER_NAME": None,
         # what a page costs to render and how many queries it takes, not a kept copy
         "PAGE_CACHE_SECONDS": 0,
@@ -498,5 +502,6 @@ def _measure_pages(servers: dict[str, Server], data: Generated, pages: list[Page
 def _has_dashboard() -> bool:
     from course_portal import create_app
 
-    app = create_app({"ENV": "testing", "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-map-")})
+    app = create_app({"ENV": "testing", "INSTANCE_PATH": tempfile.mkdtemp(prefix="bench-map-"),
+                      "ENCRYPTION_KEYS": ENCRYPTION_KEYS})
     return any(rule.rule == "/dashboard" for rule in app.url_map.iter_rules())

@@ -136,6 +136,7 @@ def register_commands(app: Flask) -> None:
         backup_command,
         demo_data_command,
         doctor_command,
+        keys_cli,
         restore_command,
     )
     from course_portal.partners.cli import partners_cli
@@ -150,4 +151,5 @@ def register_commands(app: Flask) -> None:
     app.cli.add_command(demo_data_command)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)
+    app.cli.add_command(keys_cli)
     app.cli.add_command(partners_cli)

@@ -107,6 +107,12 @@ class Defaults:
     UPLOAD_RATE_LIMIT = "30 per hour; 100 per day"
     #: PEM key and certificate that sign certificate PDFs (PAdES); both empty: unsigned.
     #: `flask certificates make-dev-signing-key` writes a self-signed pair for development
+    #: key id -> key (32 bytes, base64url) that keep staff's two-step secrets and the
+    #: credential signing keys encrypted at rest; ENCRYPTION_KEY_ID names the one that
+    #: encrypts (the only one, when there is one). Production refuses to start without them;
+    #: development derives one from SECRET_KEY. `flask keys new` makes one
+    ENCRYPTION_KEYS = {}
+    ENCRYPTION_KEY_ID = ""
     SIGNING_KEY_PATH = ""
     SIGNING_CERT_PATH = ""
     #: PEM file of the CA certificates above SIGNING_CERT_PATH's, up to the root: embedded in
@@ -200,6 +206,10 @@ def load_config(app, test_config: dict | None = None) -> None:
             raise RuntimeError(
                 "COURSE_PORTAL_BASE_URL is not set: emails, QR codes and certificates need the "
                 "portal's public address, e.g. COURSE_PORTAL_BASE_URL=https://apply.example.edu")
+
+    from course_portal.core.encryption import check_config
+
+    check_config(app.config)
 
     url = app.config["DATABASE_URL"] or "sqlite:///" + os.path.join(
         app.instance_path, "course_portal.sqlite3"

@@ -89,6 +89,10 @@ class _TemplateCodeCache(BytecodeCache):
 Flask.jinja_options = {**Flask.jinja_options, "bytecode_cache": _TemplateCodeCache()}
 
 
+#: the test apps' key for secrets at rest (core.encryption); 32 bytes, base64url
+TEST_ENCRYPTION_KEY = "dGVzdC1rZXktZm9yLWVuY3J5cHRpb24tYXQtcmVzdCE"
+
+
 def base_config(database_url: str, instance_path: Path) -> dict:
     """Settings shared by every test app."""
     return {
@@ -104,6 +108,8 @@ def base_config(database_url: str, instance_path: Path) -> dict:
         "MAIL_SERVER": "",
         "BASE_URL": "http://portal.test",
         "SERVER_NAME": None,
+        # a fixed key keeps what a test stored readable by every app the test builds
+        "ENCRYPTION_KEYS": {"test-1": TEST_ENCRYPTION_KEY},
     }
 
 

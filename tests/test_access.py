@@ -34,6 +34,12 @@ PUBLIC_ENDPOINTS = {
     "certificates.verify_json",
     "certificates.verify_file",
     "certificates.verify_png",
+    # the digital credentials: what any verifier reads, and checking one on /verify
+    "certificates.did_document",
+    "certificates.status_list",
+    "certificates.verify_credential",
+    "certificates.verify_credential_file",
+    "certificates.verify_how",
     "catalog.program",
     "ops.healthz",
     "static",

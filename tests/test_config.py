@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import os
 import secrets
 from datetime import timedelta
@@ -14,6 +15,8 @@ from course_portal import create_app
 
 #: a key good enough for production
 REAL_KEY = secrets.token_urlsafe(48)
+#: production's keys for secrets at rest
+ENCRYPTION_KEYS = '{"2026-12": "' + base64.urlsafe_b64encode(os.urandom(32)).decode() + '"}'
 
 
 @pytest.fixture
@@ -47,6 +50,7 @@ def test_each_source_overrides_the_one_before(instance, monkeypatch):
     monkeypatch.setenv("COURSE_PORTAL_MAIL_PORT", "2526")
     monkeypatch.setenv("COURSE_PORTAL_BASE_URL", "https://env.example")
     monkeypatch.setenv("COURSE_PORTAL_REDIS_URL", "redis://env.example:6379/0")
+    monkeypatch.setenv("COURSE_PORTAL_ENCRYPTION_KEYS", ENCRYPTION_KEYS)
 
     app = build(instance, BASE_URL="https://test.example")
 
@@ -112,6 +116,7 @@ def test_production_refuses_a_weak_secret_key(instance, monkeypatch, key):
 def test_production_starts_with_a_real_key_from_the_environment(instance, monkeypatch):
     monkeypatch.setenv("COURSE_PORTAL_SECRET_KEY", REAL_KEY)
     monkeypatch.setenv("COURSE_PORTAL_BASE_URL", "https://apply.example.edu")
+    monkeypatch.setenv("COURSE_PORTAL_ENCRYPTION_KEYS", ENCRYPTION_KEYS)
 
     app = build(instance)
 
@@ -123,9 +128,26 @@ def test_production_starts_with_a_real_key_from_the_environment(instance, monkey
 
 def test_production_starts_with_a_real_key_from_the_instance_folder(instance):
     write_instance_config(instance, f'SECRET_KEY = "{REAL_KEY}"\n'
-                                    'BASE_URL = "https://apply.example.edu"\n')
+                                    'BASE_URL = "https://apply.example.edu"\n'
+                                    f"ENCRYPTION_KEYS = {ENCRYPTION_KEYS}\n")
 
     assert build(instance).config["SECRET_KEY"] == REAL_KEY
+
+
+def test_production_refuses_to_start_without_a_key_for_secrets_at_rest(instance, monkeypatch):
+    monkeypatch.setenv("COURSE_PORTAL_SECRET_KEY", REAL_KEY)
+    monkeypatch.setenv("COURSE_PORTAL_BASE_URL", "https://apply.example.edu")
+    with pytest.raises(RuntimeError, match="COURSE_PORTAL_ENCRYPTION_KEYS is not set"):
+        build(instance)
+    monkeypatch.setenv("COURSE_PORTAL_ENCRYPTION_KEYS", '{"a": "too short"}')
+    with pytest.raises(RuntimeError, match="is not 32 bytes"):
+        build(instance)
+    monkeypatch.setenv("COURSE_PORTAL_ENCRYPTION_KEYS", ENCRYPTION_KEYS[:-1] + ', "b": "'
+                       + base64.urlsafe_b64encode(os.urandom(32)).decode() + '"}')
+    with pytest.raises(RuntimeError, match="set ENCRYPTION_KEY_ID"):
+        build(instance)
+    monkeypatch.setenv("COURSE_PORTAL_ENCRYPTION_KEY_ID", "b")
+    assert build(instance).config["ENCRYPTION_KEY_ID"] == "b"
 
 
 def test_production_refuses_to_start_without_its_public_address(instance, monkeypatch):

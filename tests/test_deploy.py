@@ -82,6 +82,7 @@ def test_gunicorn_config_is_accepted(tmp_path):
     env = {k: v for k, v in os.environ.items() if not k.startswith("COURSE_PORTAL_")}
     env.update({
         "COURSE_PORTAL_SECRET_KEY": "deploy-test-" + "x1y2z3w4v5u6t7s8r9q0" * 2,
+        "COURSE_PORTAL_ENCRYPTION_KEYS": '{"deploy-1": "ZGVwbG95LXRlc3Qta2V5LWZvci1lbmNyeXB0aW9uLTE"}',
         "COURSE_PORTAL_INSTANCE_PATH": str(tmp_path),
         "COURSE_PORTAL_BASE_URL": "https://apply.example.edu",
     })

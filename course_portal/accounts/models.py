@@ -10,6 +10,7 @@ from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from course_portal.core.encryption import Encrypted
 from course_portal.db import Base, TimestampMixin, str_enum, utcnow
 
 
@@ -100,8 +101,9 @@ class User(UserMixin, TimestampMixin, Base):
     partner_university_id: Mapped[int | None] = mapped_column(
         ForeignKey("partner_universities.id"), index=True
     )
-    #: base32 TOTP secret; set while enrolling, confirmed once totp_enabled_at is set
-    totp_secret: Mapped[str | None] = mapped_column(String(64))
+    #: base32 TOTP secret, kept encrypted (core.encryption); set while enrolling, confirmed
+    #: once totp_enabled_at is set
+    totp_secret: Mapped[str | None] = mapped_column(Encrypted("users.totp_secret"))
     totp_enabled_at: Mapped[datetime | None]
     #: the last time step a code was accepted for, so a code cannot be used twice
     totp_last_step: Mapped[int | None]

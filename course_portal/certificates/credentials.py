@@ -8,7 +8,8 @@ names its key by a did:web URL whose document the portal serves at /.well-known/
 Revocation and re-issue are published as a Bitstring Status List credential, built from the
 certificates' statuses when it is asked for, so it is never behind the registry.
 
-Keys are PEM files in CREDENTIAL_KEY_FOLDER: `key-<n>-<yyyymmdd>.pem` (private, the newest
+Keys are PEM files in CREDENTIAL_KEY_FOLDER: `key-<n>-<yyyymmdd>.pem` (private, encrypted at
+rest with the portal's ENCRYPTION_KEYS like the other secrets, see core.encryption; the newest
 signs) and `key-<n>-<yyyymmdd>.pub.pem` (an earlier key, kept public so its credentials still
 verify). `flask certificates new-credential-key` rotates: the new key signs from then on, the
 earlier ones are reduced to their public halves. In development and tests a first key is made
@@ -47,6 +48,7 @@ from sqlalchemy.orm import selectinload
 from course_portal.certificates.filecheck import FileRefused
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.certificates.snapshot import RESULT_LABELS, hours_genitive_ru
+from course_portal.core import encryption
 from course_portal.core.clock import day_starts_at, now
 from course_portal.extensions import db
 
@@ -121,11 +123,53 @@ def _key_files(folder: Path) -> list[Path]:
                                         .removesuffix(PRIVATE_SUFFIX)))
 
 
+#: what the private key files' encryption is bound to (core.encryption)
+KEY_FILE_PURPOSE = "credential-key"
+
+
+def _read_private(path: Path) -> bytes:
+    """A private key file's PEM: encrypted at rest (core.encryption), or plain from before."""
+    data = path.read_bytes()
+    if data.startswith(encryption.PREFIX.encode() + b":"):
+        return encryption.decrypt(data.decode(), KEY_FILE_PURPOSE).encode()
+    return data
+
+
+def _write_private(path: Path, pem: bytes, *, replace: bool = False) -> None:
+    sealed = encryption.encrypt(pem.decode(), KEY_FILE_PURPOSE).encode()
+    if replace:
+        temporary = path.with_suffix(".tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as out:
+            out.write(sealed)
+        os.replace(temporary, path)
+        return
+    # O_EXCL: two processes making the same key at once do not overwrite each other's
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "wb") as out:
+        out.write(sealed)
+
+
+def reencrypt_key_files() -> int:
+    """Encrypt again with the current key the private key files another key (or none) sealed."""
+    current = encryption.current_key_id(current_app.config)
+    done = 0
+    for path in _key_files(key_folder()):
+        if path.name.endswith(PUBLIC_SUFFIX):
+            continue
+        if encryption.key_id_of(path.read_text("ascii", "replace")) == current:
+            continue
+        _write_private(path, _read_private(path), replace=True)
+        done += 1
+    return done
+
+
 def _load(folder: Path) -> list[CredentialKey]:
     keys: dict[str, CredentialKey] = {}
     for path in _key_files(folder):
         kid = path.name.removesuffix(PUBLIC_SUFFIX).removesuffix(PRIVATE_SUFFIX)
-        key = OKPKey.import_key(path.read_bytes())
+        key = OKPKey.import_key(path.read_bytes() if path.name.endswith(PUBLIC_SUFFIX)
+                                else _read_private(path))
         if path.name.endswith(PUBLIC_SUFFIX):
             keys.setdefault(kid, CredentialKey(kid, OKPKey.import_key(key.as_dict(private=False))))
         else:
@@ -177,11 +221,7 @@ def new_key(*, retire_earlier: bool = True) -> CredentialKey:
     private = Ed25519PrivateKey.generate()
     pem = private.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                 serialization.NoEncryption())
-    # O_EXCL: two processes making the same key at once do not overwrite each other's
-    descriptor = os.open(folder / f"{kid}{PRIVATE_SUFFIX}", os.O_WRONLY | os.O_CREAT | os.O_EXCL,
-                         0o600)
-    with os.fdopen(descriptor, "wb") as out:
-        out.write(pem)
+    _write_private(folder / f"{kid}{PRIVATE_SUFFIX}", pem)
     if retire_earlier:
         for key in existing:
             if key.private is not None:

@@ -323,8 +323,12 @@ EXPORT_MAX = 50_000
 EXPORT_BATCH = 500
 
 
-def csv_chunks(filters: AuditFilters, language: str):
-    """The filtered log as CSV text in chunks (UTF-8 BOM first), formulas neutralised."""
+def csv_chunks(filters: AuditFilters, language: str, *, with_ip: bool = False):
+    """The filtered log as CSV text in chunks (UTF-8 BOM first), formulas neutralised.
+
+    with_ip: the IP address column, for admins only (an address is personal data that a
+    coordinator's work does not need).
+    """
     labels = action_labels()
     buffer = io.StringIO()
     writer = csv.writer(buffer)
@@ -336,14 +340,15 @@ def csv_chunks(filters: AuditFilters, language: str):
         return text
 
     buffer.write("\ufeff")
-    writer.writerow([_("When (%(zone)s)", zone=reader_zone_name()), _("Who"), _("Action"), _("Action code"), _("Teacher"),
-                     _("Teacher's email"), _("Object"), _("Details"), _("IP address")])
+    header = [_("When (%(zone)s)", zone=reader_zone_name()), _("Who"), _("Action"),
+              _("Action code"), _("Teacher"), _("Teacher's email"), _("Object"), _("Details")]
+    writer.writerow(header + ([_("IP address")] if with_ip else []))
     yield flush()
     stmt = _newest_first(filtered(select(AuditEvent), filters)).options(*ROW_LOADING)
     for offset in range(0, EXPORT_MAX, EXPORT_BATCH):
         rows = list(db.session.scalars(stmt.limit(EXPORT_BATCH).offset(offset)))
         for event in rows:
-            writer.writerow([neutralise(value) for value in (
+            values = [
                 local_naive(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
                 person(event.actor, language),
                 action_label(event.action, labels),
@@ -352,8 +357,8 @@ def csv_chunks(filters: AuditFilters, language: str):
                 event.teacher.email if event.teacher else "",
                 object_of(event)[0],
                 summary_text(event),
-                event.ip,
-            )])
+            ] + ([event.ip] if with_ip else [])
+            writer.writerow([neutralise(value) for value in values])
         yield flush()
         if len(rows) < EXPORT_BATCH:
             break

@@ -1,10 +1,11 @@
-"""flask doctor (is this machine ready?), flask demo-data (demo logins), flask backup and restore."""
+"""flask doctor (is this machine ready?), flask demo-data (demo logins), flask backup and restore,
+flask keys (secrets at rest)."""
 
 from __future__ import annotations
 
 import click
 from flask import current_app
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from course_portal.extensions import db
@@ -133,3 +134,50 @@ def restore_command(archive: str, yes: bool, force: bool) -> None:
                f"(schema {report.manifest['schema_revision']})")
     if report.previous_uploads:
         click.echo(f"the uploads folder it replaced is kept at {report.previous_uploads}")
+
+
+keys_cli = AppGroup("keys", help="The keys that keep secrets encrypted at rest.")
+
+
+@keys_cli.command("new")
+def keys_new_command() -> None:
+    """Print a new random key to add to ENCRYPTION_KEYS (nothing is changed here)."""
+    from course_portal.core.encryption import new_key
+
+    click.echo(new_key())
+
+
+@keys_cli.command("status")
+def keys_status_command() -> None:
+    """Which key encrypts now, and how many stored secrets each key encrypted."""
+    from course_portal.certificates import credentials
+    from course_portal.core import encryption
+
+    config = current_app.config
+    click.echo(f"encrypts with: {encryption.current_key_id(config)} "
+               f"(configured: {', '.join(encryption.configured_keys(config))})")
+    for key_id, count in sorted(encryption.stored_key_ids().items()):
+        click.echo(f"  {key_id}: {count} two-step secret(s)")
+    files = [p for p in credentials._key_files(credentials.key_folder())
+             if not p.name.endswith(credentials.PUBLIC_SUFFIX)]
+    for path in files:
+        sealed = encryption.key_id_of(path.read_text("ascii", "replace")) or "plain"
+        click.echo(f"  {sealed}: credential key {path.name}")
+
+
+@keys_cli.command("rotate")
+@click.option("--batch-size", default=500, show_default=True,
+              help="Rows re-encrypted per transaction.")
+def keys_rotate_command(batch_size: int) -> None:
+    """Re-encrypt with the current key (ENCRYPTION_KEY_ID) what an earlier key encrypted.
+
+    Add the new key to ENCRYPTION_KEYS, make it ENCRYPTION_KEY_ID, restart the app servers,
+    run this, then remove the old key once `flask keys status` shows nothing left under it.
+    """
+    from course_portal.certificates import credentials
+    from course_portal.core import encryption
+
+    rows = encryption.rotate(batch_size)
+    files = credentials.reencrypt_key_files()
+    click.echo(f"re-encrypted {rows} two-step secret(s) and {files} credential key file(s) "
+               f"with {encryption.current_key_id(current_app.config)}")

@@ -355,6 +355,33 @@ def check_certificate_pdfs() -> Check:
                  "(`flask steps run certificates.finish_pdfs` tries now)")
 
 
+def check_encryption() -> Check:
+    """Secrets at rest are encrypted, with keys that are configured (core.encryption)."""
+    from course_portal.core import encryption
+
+    config = current_app.config
+    current = encryption.current_key_id(config)
+    configured = encryption.configured_keys(config)
+    try:
+        stored = encryption.stored_key_ids()
+    except SQLAlchemyError as exc:
+        return Check("secrets at rest", WARN, f"cannot read them: {type(exc).__name__}",
+                     "fix the database and migrations first")
+    missing = sorted(k for k in stored if k != "plain" and k not in configured)
+    if missing:
+        return Check("secrets at rest", FAIL,
+                     f"secrets encrypted with {', '.join(missing)}, which ENCRYPTION_KEYS lacks: "
+                     "those staff cannot sign in", "add the key back to ENCRYPTION_KEYS")
+    behind = sum(n for k, n in stored.items() if k != current)
+    where = ("a key derived from SECRET_KEY (development)"
+             if current == encryption.DERIVED_KEY_ID and not config.get("ENCRYPTION_KEYS")
+             else f"key {current}")
+    if behind:
+        return Check("secrets at rest", WARN,
+                     f"{behind} secret(s) not under {where} yet", "run `flask keys rotate`")
+    return Check("secrets at rest", OK, f"encrypted with {where}")
+
+
 def check_pdf_signing() -> Check:
     """The key that signs certificate PDFs loads, and what its signatures carry for later."""
     from course_portal.certificates import signing
@@ -432,6 +459,7 @@ def run_checks(
         check_outbox(),
         check_steps(),
         check_signatories(),
+        check_encryption(),
         check_pdf_signing(),
         check_credential_key(),
         check_certificate_pdfs(),

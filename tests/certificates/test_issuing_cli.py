@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -132,7 +133,9 @@ def test_bulk_issuing_on_redis_waits_for_the_worker(make_app, redis_url, tmp_pat
 
     settings = {"ENV": "testing", "INSTANCE_PATH": str(tmp_path / "worker"),
                 "DATABASE_URL": app.config["DATABASE_URL"], "REDIS_URL": redis_url,
-                "OUTBOX_DISPATCH": "off"}
+                "OUTBOX_DISPATCH": "off",
+                # the test app's key, so the worker opens the staff's two-step secrets
+                "ENCRYPTION_KEYS": json.dumps(app.config["ENCRYPTION_KEYS"])}
     env = {**os.environ, **{f"COURSE_PORTAL_{k}": v for k, v in settings.items()}}
     worker = subprocess.run(
         [sys.executable, "-m", "flask", "--app", "course_portal", "jobs", "worker", "--burst"],

@@ -3,6 +3,7 @@ the batch page stops saying "running", and the batch is resumed to the end."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -43,7 +44,9 @@ def setting(app) -> tuple[int, int, int, int]:
 def process_env(app, tmp_path, **extra) -> dict[str, str]:
     """The settings of a separate process of the portal, through the environment."""
     settings = {"ENV": "testing", "INSTANCE_PATH": str(tmp_path / "worker-instance"),
-                "DATABASE_URL": app.config["DATABASE_URL"], "OUTBOX_DISPATCH": "off", **extra}
+                "DATABASE_URL": app.config["DATABASE_URL"], "OUTBOX_DISPATCH": "off",
+                # the same key as the test's app, so it opens the staff's two-step secrets
+                "ENCRYPTION_KEYS": json.dumps(app.config["ENCRYPTION_KEYS"]), **extra}
     return {**os.environ, **{f"COURSE_PORTAL_{k}": v for k, v in settings.items()}}
 
 

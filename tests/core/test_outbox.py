@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -527,6 +528,8 @@ def test_rq_dispatch_queues_a_job_that_flask_jobs_worker_sends(
         "REDIS_URL": redis_url,
         "MAIL_SERVER": "127.0.0.1",
         "MAIL_PORT": str(mail_server.port),
+        # the test app's key, so the worker opens the staff's two-step secrets
+        "ENCRYPTION_KEYS": json.dumps(app.config["ENCRYPTION_KEYS"]),
     }
     env = {**os.environ, **{f"COURSE_PORTAL_{k}": v for k, v in settings.items()}}
     worker = subprocess.run(
