@@ -145,6 +145,8 @@ def test_the_upgrade_encrypts_the_secrets_already_stored(migration_app):  # noqa
     raw = db.session.execute(text("SELECT totp_secret FROM users")).scalar_one()
     assert raw.startswith("enc1:test-1:")
     assert encryption.decrypt(raw, "users.totp_secret") == factories.TOTP_SECRET
+    # The read above opened a transaction; PostgreSQL's ALTER TABLE would wait on it.
+    db.session.rollback()
 
     downgrade(revision="a7c3e1f09b42")
     assert db.session.execute(text("SELECT totp_secret FROM users")).scalar_one() == (
