@@ -105,6 +105,16 @@ class Defaults:
     UPLOAD_QUOTA_BYTES = 50 * 1024 * 1024
     #: form posts carrying files, per teacher (Redis shares the count between app servers)
     UPLOAD_RATE_LIMIT = "30 per hour; 100 per day"
+    #: months after which the documents of a rejected, withdrawn or expired application (a
+    #: draft, submitted or waitlisted one whose intake has ended) are deleted, by the timed
+    #: step enrollment.delete_expired_documents; 0 keeps them
+    DOCUMENT_RETENTION_MONTHS = 12
+    #: months after a certificate's issue at which its teacher's passport page is deleted (the
+    #: diploma and CV stay). Six: the passport is what the certificate's name is checked
+    #: against, and half a year leaves time for a misspelt name to be noticed and the
+    #: certificate re-issued (which starts the count again); the federal register's data is
+    #: frozen at issue, so its export needs no scan. 0 keeps them
+    PASSPORT_RETENTION_MONTHS = 6
     #: PEM key and certificate that sign certificate PDFs (PAdES); both empty: unsigned.
     #: `flask certificates make-dev-signing-key` writes a self-signed pair for development
     #: key id -> key (32 bytes, base64url) that keep staff's two-step secrets and the

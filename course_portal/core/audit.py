@@ -38,6 +38,7 @@ ACTION_GROUPS: tuple[tuple[Any, dict[str, Any]], ...] = (
         "application.not_completed": _l("Teacher did not complete the program"),
         "application.status_changed": _l("Application status changed"),
         "document.uploaded": _l("Document uploaded"),
+        "document.deleted": _l("Document deleted under the retention rules"),
         "applications.exported": _l("Applications exported"),
     }),
     (_l("Progress"), {

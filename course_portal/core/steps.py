@@ -87,6 +87,10 @@ STEPS: tuple[Step, ...] = (
     Step("certificates.finish_pdfs", timedelta(minutes=5),
          "course_portal.certificates.services.finish_pdfs",
          _l("Make the certificate PDFs that a stopped process left to make")),
+    Step("enrollment.delete_expired_documents", timedelta(hours=6),
+         "course_portal.enrollment.retention.delete_expired_documents",
+         _l("Delete the documents kept long enough: of applications rejected, withdrawn or "
+            "expired, and certified teachers' passport pages")),
     Step("outbox.send_due", timedelta(minutes=1),
          "course_portal.core.outbox.send_due_step",
          _l("Send the emails that are due, with retries")),

@@ -1,4 +1,4 @@
-"""Commands for applications: flask enrollment enroll-started, flask enrollment promote."""
+"""Commands for applications: enroll-started, promote, delete-expired-documents."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import click
 from flask.cli import AppGroup
 
 from course_portal.catalog.models import Intake
-from course_portal.enrollment import services
+from course_portal.enrollment import retention, services
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db
 
@@ -52,3 +52,20 @@ def promote_command(intake_id: int) -> None:
     waiting = len(services.waiting_list(intake))
     click.echo(f"{_intake_name(intake)}: promoted {len(promoted)}, "
                f"{intake.seats_left} seats left, {waiting} still on the waiting list")
+
+
+@enrollment_cli.command("delete-expired-documents")
+@click.option("--dry-run", is_flag=True, help="Print what would be deleted; delete nothing.")
+def delete_expired_documents_command(dry_run: bool) -> None:
+    """Delete the documents kept long enough (the timed step does this by itself)."""
+    due = retention.due_documents() if dry_run else retention.delete_due()
+    for document in due:
+        click.echo(f"application {document.application_id}: {document.kind.value} "
+                   f"(document {document.document_id}), {document.rule.value} since "
+                   f"{document.since_day}, {document.months} months")
+    if not due:
+        click.echo("nothing to delete: no document has been kept longer than its period")
+    elif dry_run:
+        click.echo(f"would delete {len(due)}; nothing was deleted (--dry-run)")
+    else:
+        click.echo(f"deleted {len(due)}, each in the audit log")

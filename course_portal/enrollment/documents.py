@@ -8,9 +8,10 @@ embedded files. Each teacher has a quota of stored bytes (UPLOAD_QUOTA_BYTES).
 
 Files and the transaction: the file is written (to a temporary name, then renamed) before the
 row is flushed, and its path is remembered on the session. If the transaction rolls back, or the
-session closes without committing, the new file is deleted; a replaced document's old file is
-deleted only after the commit. A crash between the write and the commit can leave an orphan
-file with no row, never a row without its file.
+session closes without committing, the new file is deleted; a replaced document's old file, and
+the file of a document deleted by the retention rules (delete_stored), are deleted only after
+the commit. A crash between the write and the commit can leave an orphan file with no row,
+never a row without its file.
 """
 
 from __future__ import annotations
@@ -28,8 +29,8 @@ from pathlib import Path
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 from PIL import Image, ImageOps
+from sqlalchemy import delete, func, select
 from sqlalchemy import event as sa_event
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from course_portal.accounts.models import User
@@ -80,6 +81,7 @@ _PDF_MAX_OBJECTS = 200_000
 JPEG_QUALITY = 90
 
 #: session.info keys: files to delete if the transaction does not commit, or once it does
+#: (those of replaced documents and of documents deleted by the retention rules)
 _NEW_FILES = "enrollment.new_files"
 _REPLACED_FILES = "enrollment.replaced_files"
 
@@ -435,6 +437,28 @@ def open_document(document: Document) -> Path:
     if not path.is_file():
         raise FileNotFoundError(path)
     return path
+
+
+def delete_stored(document_id: int, application_id: int, stored_name: str) -> bool:
+    """Delete a document's row now and its file once the transaction commits (retention).
+
+    A compare-and-set on the id and the stored name: False, with nothing changed, when the row
+    is gone already (another runner deleted it) or holds another file now (replaced). If the
+    transaction rolls back, the row comes back and the file was never touched.
+    """
+    result = db.session.execute(
+        delete(Document).where(Document.id == document_id, Document.stored_name == stored_name)
+    )
+    if result.rowcount != 1:
+        return False
+    try:
+        path = _path_of(application_id, stored_name)
+    except ValueError:  # not a name this module made: there is no file it may address
+        log.warning("document %s had no generated file name; only its row is deleted",
+                    document_id)
+        return True
+    db.session().info.setdefault(_REPLACED_FILES, []).append(path)
+    return True
 
 
 @sa_event.listens_for(Session, "after_commit")

@@ -12,12 +12,14 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    and_,
     text,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, foreign, mapped_column, relationship
 
 from course_portal.accounts.models import User
 from course_portal.catalog.models import Intake, PartnerUniversity
+from course_portal.core.audit import AuditEvent
 from course_portal.db import Base, TimestampMixin, str_enum, utcnow
 
 
@@ -45,6 +47,10 @@ SEAT_HOLDING = frozenset({
     ApplicationStatus.COMPLETED,
     ApplicationStatus.NOT_COMPLETED,
 })
+
+
+#: the audit log's action for a document the retention rules deleted (enrollment.retention)
+DOCUMENT_DELETED = "document.deleted"
 
 
 class FundingSource(enum.StrEnum):
@@ -106,6 +112,19 @@ class Application(TimestampMixin, Base):
     documents: Mapped[list[Document]] = relationship(
         back_populates="application", order_by="Document.kind", cascade="all, delete-orphan"
     )
+    #: the audit rows of its documents that the retention rules deleted, oldest first: what
+    #: the pages show where the documents were. Joined on the teacher too, so it is read
+    #: through the audit log's teacher index (the action has very many rows, a teacher few)
+    document_deletions: Mapped[list[AuditEvent]] = relationship(
+        primaryjoin=lambda: and_(
+            foreign(AuditEvent.teacher_id) == Application.teacher_id,
+            foreign(AuditEvent.object_id) == Application.id,
+            AuditEvent.object_type == Application.__tablename__,
+            AuditEvent.action == DOCUMENT_DELETED,
+        ),
+        order_by=lambda: AuditEvent.id,
+        viewonly=True,
+    )
 
     __table_args__ = (
         UniqueConstraint("teacher_id", "intake_id"),
@@ -133,6 +152,12 @@ class Application(TimestampMixin, Base):
             if document.kind == kind:
                 return document
         return None
+
+    @property
+    def deleted_documents(self) -> dict[str, datetime]:
+        """Kind ("passport") -> when the retention rules deleted the document of that kind."""
+        return {event.details["kind"]: event.occurred_at for event in self.document_deletions
+                if isinstance(event.details, dict) and event.details.get("kind")}
 
     def __repr__(self) -> str:
         return f"<Application {self.id} {self.status}>"
