@@ -1,5 +1,6 @@
 """Every feature's models, imported so that Alembic and the tests see all tables."""
 
+from course_portal.accounts.consent import Consent
 from course_portal.accounts.models import AccountToken, RecoveryCode, TeacherProfile, User
 from course_portal.catalog.models import Institute, Intake, Module, PartnerUniversity, Program
 from course_portal.certificates.models import Certificate, IssueBatch, RegistryCounter
@@ -25,6 +26,7 @@ __all__ = [
     "ApplicationEvent",
     "ApplicationTally",
     "CacheGeneration",
+    "Consent",
     "Certificate",
     "Document",
     "FinalAssessment",

@@ -8,6 +8,8 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 from werkzeug.security import generate_password_hash
 
+from course_portal.accounts import consent
+from course_portal.accounts.consent import Consent
 from course_portal.accounts.models import (
     TWO_FACTOR_ROLES,
     EducationLevel,
@@ -38,9 +40,12 @@ def make_user(
     locale: str = "en",
     profile: bool | None = None,
     two_factor: bool | None = None,
+    consents: bool | None = None,
     **profile_fields,
 ) -> User:
     """A user; teachers get a profile unless profile=False.
+
+    Teachers have consented to the texts in force (accounts.consent) unless consents=False.
 
     Staff (coordinators, admins, partner liaisons) have two-step sign-in set up with
     TOTP_SECRET unless two_factor=False; teachers have it only with two_factor=True.
@@ -80,6 +85,10 @@ def make_user(
         fields.update(profile_fields)
         user.profile = TeacherProfile(**fields)
     db.session.flush()
+    if consents or (consents is None and role == Role.TEACHER):
+        for kind, version in consent.CURRENT.items():
+            db.session.add(Consent(user_id=user.id, kind=kind, version=version, language=locale))
+        db.session.flush()
     return user
 
 

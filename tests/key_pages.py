@@ -64,6 +64,7 @@ def make_key_pages() -> KeyPages:
             # the three ways to check: by number, the PDF, the digital credential
             "check": "/verify",
             "check-yourself": "/verify/how",
+            "consent-text": "/consent/transfer_abroad/v1",
         },
         teacher={
             "applications": "/applications",
@@ -71,6 +72,7 @@ def make_key_pages() -> KeyPages:
             "apply": f"/intakes/{open_intake.id}/apply",
             "progress": f"/progress/{completed.id}",
             "certificates": "/certificates",
+            "profile": "/profile",
         },
         coordinator={
             "queue": "/review",

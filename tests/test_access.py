@@ -18,6 +18,7 @@ from tests.conftest import base_config
 #: the endpoints anonymous visitors may open; adding one is a decision, so it is written here
 PUBLIC_ENDPOINTS = {
     "accounts.confirm_email",
+    "accounts.consent_text",
     "accounts.login",
     "accounts.pinyin_suggestion",
     "accounts.register",

@@ -96,6 +96,10 @@ UNKNOWN_TOKEN = {role: MISSING for role in ROLES}
 EXPECTED: dict[str, dict] = {
     "accounts.change_password": SIGNED_IN,
     "accounts.confirm_email": UNKNOWN_TOKEN,
+    # consents are a teacher's: staff give none; the texts themselves are public
+    "accounts.consent_page": TEACHERS_ONLY,
+    "accounts.consent_text": EVERYONE,
+    "accounts.withdraw_consent": TEACHERS_ONLY,
     "accounts.edit_profile": SIGNED_IN,
     "accounts.login": EVERYONE,
     # without a password typed a moment ago there is no code to ask for: anonymous visitors are
@@ -298,6 +302,7 @@ def _seed() -> World:
             "user_id": spare.id,
         },
         by_endpoint={"catalog.program": {"code": world.intake.program.code},
+                     "accounts.consent_text": {"kind": "processing", "version": 1},
                      "certificates.issuer_image": {"kind": "signature", "image_id": signer.id},
                      "certificates.issuer_signatory": {"role": "rector"},
                      "certificates.status_list": {"number": 0}},

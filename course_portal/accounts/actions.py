@@ -20,5 +20,7 @@ ACCOUNT_ACTIONS = {
     "user.email_confirmed": _l("Email address confirmed"),
     "user.disabled": _l("Account disabled"),
     "profile.name_ru_set": _l("Cyrillic name set by a coordinator"),
+    "consent.given": _l("Consent to personal data given"),
+    "consent.withdrawn": _l("Consent to personal data withdrawn"),
     "calendar.token_reset": _l("Calendar feed given a new address"),
 }

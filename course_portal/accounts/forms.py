@@ -12,18 +12,22 @@ from wtforms import (
     BooleanField,
     DateField,
     EmailField,
+    HiddenField,
     PasswordField,
     SelectField,
     StringField,
     SubmitField,
 )
 from wtforms.validators import (
+    AnyOf,
+    DataRequired,
     EqualTo,
     Optional,
     Regexp,
     ValidationError,
 )
 
+from course_portal.accounts.consent import AGREEMENTS, ConsentKind
 from course_portal.accounts.models import AcademicTitle, EducationLevel, Sex
 from course_portal.accounts.profile_rules import ask_what_applying_needs
 from course_portal.accounts.services import PASSWORD_MAX_LENGTH, password_problems
@@ -353,7 +357,39 @@ class RegistrationForm(TeacherProfileForm):
         _l("Repeat the password"),
         validators=[given(), EqualTo("password", message=_l("The two passwords differ."))],
     )
+    #: the two consents, each beside its own text (accounts.consent): both needed to register
+    consent_processing = BooleanField(
+        AGREEMENTS[ConsentKind.PROCESSING],
+        validators=[DataRequired(_l("Registration needs this consent: without it the portal "
+                                    "cannot keep your account."))],
+    )
+    consent_transfer_abroad = BooleanField(
+        AGREEMENTS[ConsentKind.TRANSFER_ABROAD],
+        validators=[DataRequired(_l("Registration needs this consent: the portal and its "
+                                    "coordinators are in Russia."))],
+    )
     submit = SubmitField(_l("Create account"))
+
+
+class ConsentForm(FlaskForm):
+    """The consents a teacher has not yet given to the texts in force, asked again."""
+
+    consent_processing = BooleanField(AGREEMENTS[ConsentKind.PROCESSING])
+    consent_transfer_abroad = BooleanField(AGREEMENTS[ConsentKind.TRANSFER_ABROAD])
+    next = HiddenField()
+    submit = SubmitField(_l("Agree and continue"))
+
+    def chosen(self) -> list[ConsentKind]:
+        """The kinds whose checkbox is ticked."""
+        return [kind for kind in ConsentKind if self[f"consent_{kind.value}"].data]
+
+
+class ConsentWithdrawForm(FlaskForm):
+    """Withdraw one consent from the profile."""
+
+    kind = HiddenField(validators=[AnyOf([kind.value for kind in ConsentKind],
+                                         message=_l("Choose one of the consents listed."))])
+    submit = SubmitField(_l("Withdraw this consent"))
 
 
 class StaffProfileForm(FlaskForm):

@@ -20,6 +20,7 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from course_portal.accounts import consent
 from course_portal.accounts.models import (
     AcademicTitle,
     AccountToken,
@@ -282,8 +283,12 @@ def _check_locale(locale: str) -> str:
     return locale if locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
 
 
-def register_teacher(*, email: str, password: str, locale: str, **profile) -> None:
+def register_teacher(*, email: str, password: str, locale: str, consents=(),
+                     consent_language: str | None = None, **profile) -> None:
     """Register a teacher, or tell the owner of an existing address; both look the same outside.
+
+    consents are the ConsentKinds ticked beside their texts, read in consent_language (the
+    page's language; the locale by default); a new account records them (accounts.consent).
 
     A new address gets an unconfirmed account and a confirmation link. An address that already
     has an account gets no new one: its owner is told that someone tried, with links to sign in
@@ -312,6 +317,7 @@ def register_teacher(*, email: str, password: str, locale: str, **profile) -> No
         else:
             send_confirmation(user)
             audit.record("user.created", actor=user, teacher=user, target=user, role="teacher")
+            consent.give(user, consents, consent_language or locale)
             log.info("registered teacher %s", user.id)
             return
     queue_email(

@@ -18,8 +18,9 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from course_portal.accounts import forms, palladius, pinyin, services
+from course_portal.accounts import consent, forms, palladius, pinyin, services
 from course_portal.accounts import session as sessions
+from course_portal.accounts.consent import ConsentKind
 from course_portal.accounts.models import Role, User
 from course_portal.certificates.requirements import profile_gaps
 from course_portal.core.i18n import current_language
@@ -106,6 +107,8 @@ def register():
                 email=form.email.data,
                 password=form.password.data,
                 locale=form.locale.data,
+                consents=[ConsentKind.PROCESSING, ConsentKind.TRANSFER_ABROAD],
+                consent_language=current_language(),
                 **_profile_data(form),
             )
         except services.AccountError as error:
@@ -114,7 +117,8 @@ def register():
             db.session.commit()
             return redirect(url_for("accounts.register_sent"))
     return render_template(
-        "accounts/register.html", form=form, password_hint=forms.password_hint()
+        "accounts/register.html", form=form, password_hint=forms.password_hint(),
+        consent_texts=consent.current_texts(),
     )
 
 
@@ -176,7 +180,11 @@ def finish_sign_in(user: User, target: str | None, remember: bool, method: str):
     services.record_sign_in(user, method)
     db.session.commit()
     _sign_in(user, remember=remember)
-    return redirect(safe_next(target, _home(user)))
+    destination = safe_next(target, _home(user))
+    if user.role == Role.TEACHER and consent.missing(user.id):
+        # a consent text changed (or an older account never agreed): asked before going on
+        return redirect(url_for("accounts.consent_page", next=destination))
+    return redirect(destination)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -333,8 +341,11 @@ def profile():
     """The signed-in user's account and, for teachers, their profile."""
     profile = current_user.profile
     gaps = [str(label) for _, label in profile_gaps(profile)] if profile is not None else []
+    consents = consent.in_force(current_user.id) if current_user.role == Role.TEACHER else {}
     return render_template("accounts/profile.html", user=current_user, certificate_gaps=gaps,
-                           suggested_ru=palladius.suggestion_for(profile), country_name=country_name)
+                           suggested_ru=palladius.suggestion_for(profile), country_name=country_name,
+                           consents=consents, consent_texts=consent.current_texts(),
+                           withdraw_form=forms.ConsentWithdrawForm())
 
 
 def country_name(code: str) -> str:
@@ -418,4 +429,4 @@ def pinyin_suggestion():
     return response
 
 
-from course_portal.accounts import two_factor_views  # noqa: E402,F401  (routes on bp)
+from course_portal.accounts import consent_views, two_factor_views  # noqa: E402,F401  (routes on bp)

@@ -73,6 +73,14 @@ DETAIL_LABELS = {
     "modules": _l("Modules"),
     "filters": _l("Filters"),
     "search": _l("Searched by name"),
+    "rule": _l("Retention rule"),
+    "months": _l("Months kept"),
+    "since": _l("Counted from"),
+    "setting": _l("Setting"),
+    "document_id": _l("Document number"),
+    "consent": _l("Consent"),
+    "version": _l("Version"),
+    "language": _l("Language"),
 }
 #: details the summary leaves out: the from/to arrow shows them already
 HIDDEN_DETAILS = frozenset({"from", "to", "old", "new", "field", "application", "intake_id"})

@@ -14,6 +14,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.orm import attributes
 
+from course_portal.accounts import consent
 from course_portal.accounts.models import Role, User
 from course_portal.accounts.profile_rules import FOR_APPLYING, missing_for_applying
 from course_portal.catalog.models import Intake
@@ -196,6 +197,10 @@ def submission_problems(application: Application) -> dict[str | None, list]:
         add("funding_other", _l("Say who funds your participation."))
     if application.consent_at is None:
         add("consent", _l("Consent to the processing of your personal data to apply."))
+    if consent.missing(application.teacher_id):
+        add(None, _l("Give your consent to the processing of your personal data and to its "
+                     "transfer to SPbPU in Russia first (your draft is kept): see Consents in "
+                     "your profile."))
     for kind in DocumentKind:
         if application.document(kind) is None:
             add(kind.value, _l("Upload this document (PDF, JPEG or PNG)."))

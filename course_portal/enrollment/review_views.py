@@ -20,6 +20,7 @@ from flask_login import current_user
 from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
+from course_portal.accounts import consent
 from course_portal.accounts.forms import academic_title_choices
 from course_portal.accounts.models import Role, TeacherProfile, User
 from course_portal.catalog.models import Intake
@@ -196,6 +197,8 @@ def _render_application(application: Application, form: DecisionForm, status: in
         academic_titles=dict(academic_title_choices()),
         language_name=LANGUAGE_NAMES.get(application.teacher.locale, application.teacher.locale),
         document_url=document_url,
+        consents=consent.in_force(application.teacher_id),
+        consent_texts=consent.current_texts(),
         status_name=queue.status_name,
         status_label=services.status_label,
         funding_name=queue.funding_name,

@@ -21,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 from werkzeug.routing import BuildError
 
+from course_portal.accounts import consent
 from course_portal.accounts import services as account_services
 from course_portal.accounts.forms import with_university_choices
 from course_portal.accounts.models import Role, User
@@ -144,7 +145,8 @@ def apply(intake_id: int):
     files_lost = form.is_submitted() and not saved and any(f.data for f in form.file_fields())
     return render_template("enrollment/apply.html", intake=intake, form=form,
                            application=application, closed=False, notice=notice,
-                           files_lost=files_lost, accept=forms.ACCEPT)
+                           files_lost=files_lost, accept=forms.ACCEPT,
+                           consents_missing=bool(consent.missing(teacher.id)))
 
 
 def _complete_profile(form, teacher: User) -> bool:

@@ -11,6 +11,7 @@ from flask import current_app
 from sqlalchemy import select
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from course_portal.accounts import consent
 from course_portal.accounts.models import AcademicTitle, Role, TeacherProfile, User
 from course_portal.catalog.models import (
     Institute,
@@ -454,6 +455,9 @@ def _load_users(partners: dict[str, PartnerUniversity], summary: DemoSummary) ->
         user.profile = TeacherProfile(partner_university=partners[spec["partner"]],
                                       **spec["profile"], **register_fields(spec["email"]))
         db.session.add(user)
+        db.session.flush()
+        # as registration records them: both consents, in the teacher's language
+        consent.give(user, list(consent.ConsentKind), spec["locale"])
         summary.created["users"] += 1
     for spec in LIAISONS:
         if spec["email"] in existing:

@@ -36,6 +36,8 @@ def registration(**overrides) -> dict:
         "phone": "+86 138 0013 8000",
         "wechat_id": "nana_ouyang",
         "locale": "zh",
+        "consent_processing": "y",
+        "consent_transfer_abroad": "y",
     }
     data.update(overrides)
     return data

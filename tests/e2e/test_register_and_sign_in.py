@@ -39,6 +39,13 @@ def test_teacher_registers_with_chinese_name_confirms_and_signs_in(live_server, 
     page.get_by_label("Department").fill("外国语学院")
     page.get_by_label("Position").fill("副教授")
     page.get_by_label("WeChat ID").fill("nana_ouyang")
+    # each consent beside its own text: the processing (152-FZ) and, separately, the transfer
+    expect(page.get_by_role("region", name="Consent to the processing of personal data")
+           ).to_contain_text("152-FZ")
+    expect(page.get_by_role("region", name="Separate consent to the transfer of personal "
+                            "information abroad")).to_contain_text("art. 39")
+    page.get_by_label("I consent to SPbPU processing my personal data").check()
+    page.get_by_label("I consent, separately, to the transfer").check()
     page.get_by_role("button", name="Create account").click()
 
     expect(page.get_by_role("heading", name="Check your email")).to_be_visible()

@@ -280,4 +280,7 @@ EXCLUDED = {
     "certificates.resume_batch": "a button, no fields",
     "partners.disable": "a confirmation button, no fields",
     "calendar.reset": "a button, no fields",
+    # checkboxes and next= (safe_next); tests/accounts/test_consent.py posts hostile next= values
+    "accounts.consent_page": "checkboxes and a return address, no text",
+    "accounts.withdraw_consent": "a button naming a consent; any other value is a 400",
 }

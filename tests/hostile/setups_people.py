@@ -34,6 +34,7 @@ def registration_baseline(env: Env) -> dict:
         "department": "Institute of Foreign Languages", "position": "Associate professor",
         "academic_title": "associate_professor", "phone": "+86 138 0013 8000",
         "wechat_id": "nana_ouyang", "locale": "en",
+        "consent_processing": "y", "consent_transfer_abroad": "y",
     }
 
 

@@ -142,6 +142,7 @@ def test_confirmation_link_uses_base_url_whatever_the_host_header(hostile_app, h
         "given_name_zh": "娜娜", "family_name_latin": "Ouyang", "given_name_latin": "Nana",
         "partner_university_id": str(partner or ""), "department": "School of Economics",
         "position": "Lecturer", "academic_title": "none", "locale": "en",
+        "consent_processing": "y", "consent_transfer_abroad": "y",
     }
     response = web.post("/register", data=data, headers=headers)
     assert response.status_code in (302, 303), response.get_data(as_text=True)[:2000]
