@@ -96,6 +96,7 @@ def register_blueprints(app: Flask) -> None:
     from course_portal.enrollment.views import bp as enrollment_bp
     from course_portal.ops.views import bp as ops_bp
     from course_portal.partners.views import bp as partners_bp
+    from course_portal.privacy.views import bp as privacy_bp
     from course_portal.progress.views import bp as progress_bp
 
     app.register_blueprint(catalog_bp)
@@ -107,6 +108,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(partners_bp)
     app.register_blueprint(calendar_bp)
+    app.register_blueprint(privacy_bp)
     init_errors(app)
 
 

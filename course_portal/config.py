@@ -115,6 +115,14 @@ class Defaults:
     #: certificate re-issued (which starts the count again); the federal register's data is
     #: frozen at issue, so its export needs no scan. 0 keeps them
     PASSPORT_RETENTION_MONTHS = 6
+    #: where the ZIPs of teachers' copies of their data are built, outside static/; empty:
+    #: instance/exports. A copy is deleted when its link's time is over
+    DATA_EXPORT_FOLDER = ""
+    #: hours a copy of a teacher's data can be downloaded after it is ready
+    DATA_EXPORT_VALID_HOURS = 24
+    #: days after which a teacher's request to erase their data proceeds by itself when no
+    #: coordinator has confirmed it sooner (they may cancel it until then)
+    ERASURE_PROCEEDS_AFTER_DAYS = 14
     #: PEM key and certificate that sign certificate PDFs (PAdES); both empty: unsigned.
     #: `flask certificates make-dev-signing-key` writes a self-signed pair for development
     #: key id -> key (32 bytes, base64url) that keep staff's two-step secrets and the
@@ -234,6 +242,8 @@ def load_config(app, test_config: dict | None = None) -> None:
         app.config["SQLALCHEMY_ENGINE_OPTIONS"] = options
     if not app.config["UPLOAD_FOLDER"]:
         app.config["UPLOAD_FOLDER"] = os.path.join(app.instance_path, "uploads")
+    if not app.config["DATA_EXPORT_FOLDER"]:
+        app.config["DATA_EXPORT_FOLDER"] = os.path.join(app.instance_path, "exports")
     app.config["SESSION_COOKIE_SECURE"] = app.config["HTTPS"]
     app.config["REMEMBER_COOKIE_SECURE"] = app.config["HTTPS"]
     app.config["PREFERRED_URL_SCHEME"] = "https" if app.config["HTTPS"] else "http"

@@ -10,6 +10,7 @@ from course_portal.core.pagecache import CacheGeneration
 from course_portal.core.steps import TimedStep
 from course_portal.dashboard.tallies import ApplicationTally, PartnerTally, TeacherTally
 from course_portal.enrollment.models import Application, ApplicationEvent, Document, IntakeQuota
+from course_portal.privacy.models import DataExport, ErasureRequest
 from course_portal.progress.models import (
     FinalAssessment,
     ModuleResult,
@@ -26,9 +27,11 @@ __all__ = [
     "ApplicationEvent",
     "ApplicationTally",
     "CacheGeneration",
+    "DataExport",
     "Consent",
     "Certificate",
     "Document",
+    "ErasureRequest",
     "FinalAssessment",
     "IntakeQuota",
     "Institute",

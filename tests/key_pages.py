@@ -53,6 +53,11 @@ def make_key_pages() -> KeyPages:
     submitted = factories.make_application(teacher=applicant, intake=open_intake, status="draft")
     enrollment.submit(submitted, applicant)
     db.session.commit()
+    from course_portal.privacy import export as exports
+
+    copy = exports.request_export(teacher, actor=teacher)
+    db.session.commit()
+    exports.build_export(copy.id)
 
     return KeyPages(
         visitor={
@@ -73,6 +78,8 @@ def make_key_pages() -> KeyPages:
             "progress": f"/progress/{completed.id}",
             "certificates": "/certificates",
             "profile": "/profile",
+            "data-copy": f"/privacy/exports/{copy.id}",
+            "erasure": "/privacy/erasure",
         },
         coordinator={
             "queue": "/review",
@@ -80,5 +87,7 @@ def make_key_pages() -> KeyPages:
             "roster": f"/progress/manage/intakes/{finished.id}/roster",
             "dashboard": "/dashboard",
             "audit": "/dashboard/audit",
+            "teacher-data": f"/privacy/teachers/{teacher.id}",
+            "erasures": "/privacy/erasures",
         },
     )

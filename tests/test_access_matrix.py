@@ -203,6 +203,15 @@ EXPECTED: dict[str, dict] = {
     "partners.home": LIAISONS_ONLY,
     "partners.manage": STAFF_ONLY,
     "partners.teacher": OWN_UNIVERSITY,
+    # a copy of one's data: only whoever asked for it, staff included, may see or download it
+    "privacy.cancel_erasure": TEACHERS_ONLY,
+    "privacy.confirm_erasure": STAFF_ONLY,
+    "privacy.download_export": let_in(TEACHER, missing=(OTHER_TEACHER, *LIAISONS, *STAFF)),
+    "privacy.erasure_page": TEACHERS_ONLY,
+    "privacy.erasures": STAFF_ONLY,
+    "privacy.export_status": let_in(TEACHER, missing=(OTHER_TEACHER, *LIAISONS, *STAFF)),
+    "privacy.request_own_export": TEACHERS_ONLY,
+    "privacy.teacher": STAFF_ONLY,
     "progress.application": OWNER,
     "progress.close_intake": STAFF_ONLY,
     "progress.mine": TEACHERS_ONLY,
@@ -256,6 +265,7 @@ def _seed() -> World:
     world = make_world()
     spare = make_liaison(world.tianshui, email="spare.liaison@example.edu.cn")
     admin = make_staff("admin")
+
     batch = IssueBatch(intake_id=world.intake.id, requested_by_id=world.coordinator.id,
                        status=BatchStatus.DONE, total=2, processed=2, issued=2)
     _db.session.add(batch)
@@ -275,6 +285,25 @@ def _seed() -> World:
     signer = _db.session.scalar(select(Signatory).where(Signatory.slot == "rector"))
     signer.signature_png = picture.getvalue()
     signer.signature_sha256 = hashlib.sha256(signer.signature_png).hexdigest()
+    # a copy of the teacher's data, ready, and a request to erase a spare teacher's
+    from datetime import timedelta
+
+    from course_portal.core import clock
+    from course_portal.privacy import export as exports
+    from course_portal.privacy.models import DataExport, ErasureRequest, ExportStatus
+
+    copy = DataExport(user_id=world.completed.teacher_id,
+                      requested_by_id=world.completed.teacher_id, status=ExportStatus.READY,
+                      file_name="0" * 32 + ".zip", size=22,
+                      expires_at=clock.now() + timedelta(days=30))
+    leaving = factories.make_teacher(email="leaving@example.edu.cn")
+    _db.session.add(copy)
+    _db.session.flush()
+    erasure_request = ErasureRequest(user_id=leaving.id,
+                                     proceeds_at=clock.now() + timedelta(days=14))
+    _db.session.add(erasure_request)
+    exports.export_folder().mkdir(parents=True, exist_ok=True)
+    exports.path_of(copy).write_bytes(b"PK\x05\x06" + b"\0" * 18)
     _db.session.commit()
     return World(
         users={
@@ -300,9 +329,12 @@ def _seed() -> World:
             "teacher_id": world.completed.teacher_id,
             "token": "not-a-token-that-was-ever-issued-0000",
             "user_id": spare.id,
+            "export_id": copy.id,
+            "request_id": erasure_request.id,
         },
         by_endpoint={"catalog.program": {"code": world.intake.program.code},
                      "accounts.consent_text": {"kind": "processing", "version": 1},
+                     "privacy.teacher": {"user_id": world.completed.teacher_id},
                      "certificates.issuer_image": {"kind": "signature", "image_id": signer.id},
                      "certificates.issuer_signatory": {"role": "rector"},
                      "certificates.status_list": {"number": 0}},

@@ -71,7 +71,7 @@ def validator_errors(files: list[Path]) -> list[str]:
 
 def test_the_key_pages_are_valid_html(app, client, tmp_path):
     files = _save_key_pages(client, tmp_path)
-    assert len(files) == 19 * len(LANGUAGES)
+    assert len(files) == 23 * len(LANGUAGES)
     errors = validator_errors(files)
     assert errors == [], "\n".join(errors)
 

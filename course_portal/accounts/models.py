@@ -59,6 +59,10 @@ def new_session_token() -> str:
     return secrets.token_urlsafe(24)
 
 
+#: the domain of an erased account's address: .invalid never receives mail (RFC 2606)
+ERASED_DOMAIN = "erased.invalid"
+
+
 class User(UserMixin, TimestampMixin, Base):
     """Anyone who signs in: a teacher, a coordinator or an admin."""
 
@@ -143,8 +147,17 @@ class User(UserMixin, TimestampMixin, Base):
         return self.totp_enabled_at is not None and bool(self.totp_secret)
 
     @property
+    def is_erased(self) -> bool:
+        """True once the teacher's data is erased (privacy.erasure): the account is a shell."""
+        return self.email.endswith("@" + ERASED_DOMAIN)
+
+    @property
     def name(self) -> str:
         """The name to greet the user with."""
+        if self.is_erased:
+            from flask_babel import gettext
+
+            return gettext("Erased account %(id)s", id=self.id)
         if self.profile is not None:
             return self.profile.name_zh or self.profile.name_latin
         return self.display_name or self.email

@@ -341,11 +341,17 @@ def profile():
     """The signed-in user's account and, for teachers, their profile."""
     profile = current_user.profile
     gaps = [str(label) for _, label in profile_gaps(profile)] if profile is not None else []
-    consents = consent.in_force(current_user.id) if current_user.role == Role.TEACHER else {}
+    is_teacher = current_user.role == Role.TEACHER
+    consents = consent.in_force(current_user.id) if is_teacher else {}
+    from course_portal.privacy import export as data_exports
+    from course_portal.privacy.forms import ExportForm
+
     return render_template("accounts/profile.html", user=current_user, certificate_gaps=gaps,
                            suggested_ru=palladius.suggestion_for(profile), country_name=country_name,
                            consents=consents, consent_texts=consent.current_texts(),
-                           withdraw_form=forms.ConsentWithdrawForm())
+                           withdraw_form=forms.ConsentWithdrawForm(), export_form=ExportForm(),
+                           data_exports=data_exports.exports_of(current_user.id, current_user.id)
+                           if is_teacher else [])
 
 
 def country_name(code: str) -> str:

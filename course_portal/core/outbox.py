@@ -52,6 +52,11 @@ class OutboxMessage(Base):
     failed_at: Mapped[datetime | None]
 
 
+#: kinds of message whose address is forgotten once sent: the email that tells a teacher
+#: their data is erased is the last place their address was kept (privacy.erasure)
+FORGET_RECIPIENT_KINDS = frozenset({"erasure_done"})
+
+
 def sanitize_header(value: str) -> str:
     """Keep a header on one line: line breaks in user text must not add headers."""
     return " ".join(value.replace("\r", " ").replace("\n", " ").split())
@@ -296,6 +301,8 @@ def send_pending(limit: int = 200) -> dict[str, int]:
             message.attempts += 1
             message.sent_at = utcnow()
             message.claimed_until = None
+            if message.kind in FORGET_RECIPIENT_KINDS:
+                message.to_address = ""
             counts["sent"] += 1
         db.session.commit()
     return counts

@@ -91,6 +91,12 @@ STEPS: tuple[Step, ...] = (
          "course_portal.enrollment.retention.delete_expired_documents",
          _l("Delete the documents kept long enough: of applications rejected, withdrawn or "
             "expired, and certified teachers' passport pages")),
+    Step("privacy.erase_due", timedelta(hours=1),
+         "course_portal.privacy.erasure.erase_due",
+         _l("Erase the data of teachers whose request's waiting time is over")),
+    Step("privacy.purge_exports", timedelta(hours=1),
+         "course_portal.privacy.export.purge_expired",
+         _l("Delete the copies of teachers' data whose link has expired")),
     Step("outbox.send_due", timedelta(minutes=1),
          "course_portal.core.outbox.send_due_step",
          _l("Send the emails that are due, with retries")),

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from tests import factories
 from tests.hostile import setups_people as people
+from tests.hostile import setups_privacy as privacy
 from tests.hostile import setups_work as work
 from tests.hostile.conftest import make_role
 from tests.hostile.spec import (
@@ -33,6 +34,16 @@ from tests.hostile.spec import (
 )
 
 FORMS: list[FormSpec] = [
+    FormSpec(
+        "privacy.teacher", "coordinator", privacy.staff_copy_setup,
+        lambda env: {"reason": "email of 3 December"}, {"reason": LINE},
+        stored=privacy.staff_copy_stored,
+    ),
+    FormSpec(
+        "privacy.erasure_page", "teacher",
+        lambda role: Env(url="/privacy/erasure", user=make_role(role)),
+        lambda env: {"password": factories.PASSWORD}, {"password": PASSWORD},
+    ),
     FormSpec(
         "accounts.register", None,
         lambda role: Env(url="/register", rows={"email": unique("new") + "@example.edu.cn"}),
@@ -283,4 +294,8 @@ EXCLUDED = {
     # checkboxes and next= (safe_next); tests/accounts/test_consent.py posts hostile next= values
     "accounts.consent_page": "checkboxes and a return address, no text",
     "accounts.withdraw_consent": "a button naming a consent; any other value is a 400",
+    "privacy.request_own_export": "a button, no fields",
+    "privacy.cancel_erasure": "a button, no fields",
+    # the request is in the address (tests/privacy/test_erasure.py)
+    "privacy.confirm_erasure": "a button, no fields",
 }

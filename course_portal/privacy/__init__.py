@@ -1,0 +1,1 @@
+"""What a person may ask of the portal about their own data: a copy of everything it holds."""
