@@ -2,6 +2,7 @@
 
 from course_portal.accounts.consent import Consent
 from course_portal.accounts.models import AccountToken, RecoveryCode, TeacherProfile, User
+from course_portal.accounts.passkeys import Passkey
 from course_portal.catalog.models import Institute, Intake, Module, PartnerUniversity, Program
 from course_portal.certificates.models import Certificate, IssueBatch, RegistryCounter
 from course_portal.core.audit import AuditEvent
@@ -42,6 +43,7 @@ __all__ = [
     "ModuleSchedule",
     "OutboxMessage",
     "PartnerTally",
+    "Passkey",
     "PartnerUniversity",
     "Program",
     "ProgramRules",

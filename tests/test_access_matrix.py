@@ -105,6 +105,8 @@ EXPECTED: dict[str, dict] = {
     # without a password typed a moment ago there is no code to ask for: anonymous visitors are
     # sent back to sign in, signed-in users home
     "accounts.login_code": SIGNED_IN,
+    # the passkey step instead of the code: the same pending sign-in, the same answers
+    "accounts.login_passkey": SIGNED_IN,
     "accounts.logout": SIGNED_IN,
     "accounts.pinyin_suggestion": EVERYONE,
     "accounts.profile": SIGNED_IN,
@@ -116,6 +118,10 @@ EXPECTED: dict[str, dict] = {
     "accounts.set_language": EVERYONE,
     "accounts.two_factor_settings": TWO_STEP,
     "accounts.two_factor_setup": TWO_STEP,
+    # passkeys: staff who sign in with a second step add their own; the seeded one is the
+    # coordinator's, so everyone else who may hold passkeys gets 404
+    "accounts.add_passkey": TWO_STEP,
+    "accounts.remove_passkey": let_in(COORDINATOR, missing=(ADMIN, *LIAISONS)),
     # a private feed whose token is in the address, like an emailed link
     "calendar.feed": UNKNOWN_TOKEN,
     "calendar.intake": EVERYONE,
@@ -265,7 +271,11 @@ def _seed() -> World:
     world = make_world()
     spare = make_liaison(world.tianshui, email="spare.liaison@example.edu.cn")
     admin = make_staff("admin")
+    from course_portal.accounts.passkeys import Passkey
 
+    passkey = Passkey(user_id=world.coordinator.id, name="YubiKey", credential_id=b"matrix-key",
+                      public_key=b"not-a-real-key")
+    _db.session.add(passkey)
     batch = IssueBatch(intake_id=world.intake.id, requested_by_id=world.coordinator.id,
                        status=BatchStatus.DONE, total=2, processed=2, issued=2)
     _db.session.add(batch)
@@ -329,6 +339,7 @@ def _seed() -> World:
             "teacher_id": world.completed.teacher_id,
             "token": "not-a-token-that-was-ever-issued-0000",
             "user_id": spare.id,
+            "passkey_id": passkey.id,
             "export_id": copy.id,
             "request_id": erasure_request.id,
         },

@@ -76,7 +76,7 @@ def disable_command(email: str) -> None:
 @users_cli.command("reset-two-factor")
 @click.argument("email")
 def reset_two_factor_command(email: str) -> None:
-    """Forget a user's authenticator and recovery codes and end their sessions (a lost phone)."""
+    """Forget a user's authenticator, recovery codes and passkeys, and end their sessions."""
     try:
         user = two_factor.reset_two_factor(email)
     except services.AccountError as error:

@@ -18,6 +18,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.orm.attributes import set_committed_value
 
+from course_portal.accounts import passkeys
 from course_portal.accounts.models import RecoveryCode, User
 from course_portal.accounts.services import AccountError, check_password, user_by_email
 from course_portal.core import audit
@@ -224,17 +225,20 @@ def _staff_by_email(email: str) -> User:
 
 
 def reset_two_factor(email: str) -> User:
-    """Forget a user's authenticator and recovery codes and end their sessions (an admin's act).
+    """Forget a user's authenticator, recovery codes and passkeys and end their sessions (an
+    admin's act).
 
-    A staff member then sets up two-step sign-in again at their next sign-in.
+    A staff member then sets up two-step sign-in again at their next sign-in. Passkeys go too:
+    the lost phone may hold one, and a reset must leave nothing a finder could still use.
     """
     user = _staff_by_email(email)
     user.totp_secret = None
     user.totp_enabled_at = None
     user.totp_last_step = None
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))
+    removed = passkeys.remove_all(user)
     user.end_all_sessions()
-    audit.record("auth.two_factor_reset", target=user)
+    audit.record("auth.two_factor_reset", target=user, passkeys=removed)
     db.session.flush()
     log.info("two-step sign-in of user %s reset", user.id)
     return user

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from course_portal.accounts import forms, two_factor
+from course_portal.accounts import forms, passkeys, two_factor
 from course_portal.accounts import session as sessions
 from course_portal.accounts.models import Role
 from course_portal.accounts.views import _home, _put_errors, bp, finish_sign_in
@@ -66,6 +66,10 @@ def login_code():
                   "info")
         return redirect(url_for("accounts.login"))
     user, pending = found
+    has_passkeys = passkeys.has_passkeys(user)
+    if has_passkeys and not user.has_two_factor:
+        # passkeys but no authenticator app: there is no code to type
+        return redirect(url_for("accounts.login_passkey"))
     form = forms.SignInCodeForm()
     if form.validate_on_submit():
         try:
@@ -88,7 +92,7 @@ def login_code():
                     left,
                 ), "warning")
             return response
-    return render_template("accounts/login_code.html", form=form)
+    return render_template("accounts/login_code.html", form=form, has_passkeys=has_passkeys)
 
 
 # --- setting it up ----------------------------------------------------------------------
@@ -159,4 +163,5 @@ def two_factor_settings():
         form=form,
         user=user,
         left=two_factor.recovery_codes_left(user),
+        passkeys=passkeys.passkeys_of(user),
     )

@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from course_portal.accounts import consent, forms, palladius, pinyin, services
+from course_portal.accounts import consent, forms, palladius, passkeys, pinyin, services
 from course_portal.accounts import session as sessions
 from course_portal.accounts.consent import ConsentKind
 from course_portal.accounts.models import Role, User
@@ -146,7 +146,7 @@ def confirm_email(token: str):
         db.session.rollback()
         return _token_problem(error, "confirm")
     db.session.commit()
-    if user.is_active and not user.has_two_factor:
+    if user.is_active and not user.has_two_factor and not passkeys.has_passkeys(user):
         services.record_sign_in(user, "email_link")
         db.session.commit()
         _sign_in(user)
@@ -214,7 +214,7 @@ def login():
             db.session.commit()  # the audit row, and for an unconfirmed account its new link
             _put_errors(form, refusal)
         else:
-            if user.has_two_factor:
+            if user.has_two_factor or passkeys.has_passkeys(user):
                 db.session.commit()
                 _fresh_session()
                 sessions.await_code(user, target, form.remember.data)
@@ -351,7 +351,9 @@ def profile():
                            consents=consents, consent_texts=consent.current_texts(),
                            withdraw_form=forms.ConsentWithdrawForm(), export_form=ExportForm(),
                            data_exports=data_exports.exports_of(current_user.id, current_user.id)
-                           if is_teacher else [])
+                           if is_teacher else [],
+                           passkey_count=passkeys.count_of(current_user)
+                           if current_user.needs_two_factor else 0)
 
 
 def country_name(code: str) -> str:
@@ -435,4 +437,8 @@ def pinyin_suggestion():
     return response
 
 
-from course_portal.accounts import consent_views, two_factor_views  # noqa: E402,F401  (routes on bp)
+from course_portal.accounts import (  # noqa: E402,F401  (routes on bp)
+    consent_views,
+    passkey_views,
+    two_factor_views,
+)

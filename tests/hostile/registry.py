@@ -11,6 +11,7 @@ new form here (or, when it has no field a person types into, to EXCLUDED with th
 from __future__ import annotations
 
 from tests import factories
+from tests.hostile import setups_passkeys as passkeys
 from tests.hostile import setups_people as people
 from tests.hostile import setups_privacy as privacy
 from tests.hostile import setups_work as work
@@ -102,6 +103,16 @@ FORMS: list[FormSpec] = [
         lambda role: Env(url="/two-factor", user=make_role(role)),
         lambda env: {"password": factories.PASSWORD}, {"password": PASSWORD},
         baseline_status=200,
+    ),
+    # a software authenticator answers the challenge kept in the session (see setups_passkeys)
+    FormSpec(
+        "accounts.add_passkey", "coordinator", passkeys.add_setup, passkeys.add_baseline,
+        {"name": LINE, "credential": HIDDEN}, stored=passkeys.add_stored,
+        shown=lambda env: "/two-factor",
+    ),
+    FormSpec(
+        "accounts.login_passkey", None, passkeys.sign_in_setup, passkeys.sign_in_baseline,
+        {"credential": HIDDEN},
     ),
     FormSpec(
         "partners.manage", "coordinator", people.liaison_setup, people.liaison_baseline,
@@ -294,6 +305,8 @@ EXCLUDED = {
     # checkboxes and next= (safe_next); tests/accounts/test_consent.py posts hostile next= values
     "accounts.consent_page": "checkboxes and a return address, no text",
     "accounts.withdraw_consent": "a button naming a consent; any other value is a 400",
+    # the passkey is in the address; another person's is a 404 (tests/accounts/test_passkeys.py)
+    "accounts.remove_passkey": "a button, no fields",
     "privacy.request_own_export": "a button, no fields",
     "privacy.cancel_erasure": "a button, no fields",
     # the request is in the address (tests/privacy/test_erasure.py)
