@@ -11,7 +11,8 @@ row is flushed, and its path is remembered on the session. If the transaction ro
 session closes without committing, the new file is deleted; a replaced document's old file, and
 the file of a document deleted by the retention rules (delete_stored), are deleted only after
 the commit. A crash between the write and the commit can leave an orphan file with no row,
-never a row without its file.
+never a row without its file. A write that fails (a full disk) leaves no file, and refuses that
+one upload with a message on its field, as a refused file is: not an incident page.
 """
 
 from __future__ import annotations
@@ -349,17 +350,6 @@ def _path_of(application_id: int, stored_name: str) -> Path:
     return upload_root() / str(int(application_id)) / stored_name
 
 
-def _write(path: Path, data: bytes) -> None:
-    """Write to a temporary name beside the target, then rename: no half-written file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.part")
-    with open(temporary, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(temporary, path)
-
-
 def _unlink(path: Path) -> None:
     try:
         path.unlink()
@@ -367,6 +357,31 @@ def _unlink(path: Path) -> None:
         pass
     except OSError:
         log.exception("could not delete the document file %s", path)
+
+
+def _write(path: Path, data: bytes) -> None:
+    """Write to a temporary name beside the target, then rename: no half-written file.
+
+    A write that fails half-way (a full disk, a quota, an I/O error) deletes what it wrote of
+    the temporary file before the error goes on: nothing is left under either name.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.name}.part")
+    try:
+        with open(temporary, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        _unlink(temporary)
+        raise
+
+
+def _storage_failed():
+    return DocumentRefused(_l("The portal could not store this file just now, and nothing of "
+                              "it was kept. Choose it again in a few minutes; if this happens "
+                              "again, tell the coordinator."))
 
 
 def store_document(
@@ -398,7 +413,14 @@ def store_document(
     path = _path_of(application.id, stored_name)
     original = clean_filename(filename, fallback=kind.value + EXTENSIONS[content_type])
 
-    _write(path, data)
+    try:
+        _write(path, data)
+    except OSError as exc:
+        # the server's fault, not the file's: the teacher keeps the form and what it holds,
+        # the operator gets the error (a full disk is not a bug, so no incident page)
+        log.error("could not write document %s for application %s (%s bytes): %s",
+                  path.name, application.id, len(data), exc)
+        raise _storage_failed() from None
     session = db.session()
     session.info.setdefault(_NEW_FILES, []).append(path)
     try:
