@@ -16,11 +16,11 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from course_portal.accounts import passkey_forms, passkeys
 from course_portal.accounts import session as sessions
 from course_portal.accounts.models import User
-from course_portal.accounts.two_factor_views import STAFF_ROLES, _code_attempts
+from course_portal.accounts.two_factor_views import STAFF_ROLES, _code_attempts, second_step_limits
 from course_portal.accounts.views import _home, _put_errors, bp, finish_sign_in
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
-from course_portal.extensions import db, limiter
+from course_portal.extensions import db
 
 log = logging.getLogger(__name__)
 
@@ -115,13 +115,7 @@ def remove_passkey(passkey_id: int):
 
 
 @bp.route("/login/passkey", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["TWO_FACTOR_LIMIT_PER_IP"], methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["TWO_FACTOR_LIMIT_PER_ACCOUNT"],
-    methods=["POST"],
-    key_func=sessions.pending_user_key,
-    exempt_when=sessions.no_pending_sign_in,
-)
+@second_step_limits
 @form_view
 def login_passkey():
     """After a right password, a passkey instead of the authenticator's code.

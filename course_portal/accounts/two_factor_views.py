@@ -41,14 +41,22 @@ def _grouped(secret: str) -> str:
 # --- the second step of signing in ------------------------------------------------------
 
 
+def second_step_limits(view):
+    """The second step's attempt limits, per address and per pending account: a code and a
+    passkey answer count against the same ones."""
+    per_account = limiter.limit(
+        lambda: current_app.config["TWO_FACTOR_LIMIT_PER_ACCOUNT"],
+        methods=["POST"],
+        key_func=sessions.pending_user_key,
+        exempt_when=sessions.no_pending_sign_in,
+    )
+    per_ip = limiter.limit(lambda: current_app.config["TWO_FACTOR_LIMIT_PER_IP"],
+                           methods=["POST"])
+    return per_ip(per_account(view))
+
+
 @bp.route("/login/code", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["TWO_FACTOR_LIMIT_PER_IP"], methods=["POST"])
-@limiter.limit(
-    lambda: current_app.config["TWO_FACTOR_LIMIT_PER_ACCOUNT"],
-    methods=["POST"],
-    key_func=sessions.pending_user_key,
-    exempt_when=sessions.no_pending_sign_in,
-)
+@second_step_limits
 @form_view
 def login_code():
     """The code from the authenticator (or a recovery code) after a right password.
