@@ -36,6 +36,7 @@ from sqlalchemy.orm import Session
 
 from course_portal.accounts.models import User
 from course_portal.core import audit
+from course_portal.core.storage import private_folder
 from course_portal.db import utcnow
 from course_portal.enrollment.errors import DocumentRefused, EnrollmentError
 from course_portal.enrollment.models import Application, ApplicationStatus, Document, DocumentKind
@@ -337,11 +338,7 @@ def clean_filename(name: str | None, fallback: str = "document") -> str:
 
 def upload_root() -> Path:
     """The folder under which every application's documents are stored (never under static/)."""
-    root = Path(current_app.config["UPLOAD_FOLDER"]).resolve()
-    static = Path(current_app.static_folder or "").resolve()
-    if current_app.static_folder and (root == static or static in root.parents):
-        raise RuntimeError(f"UPLOAD_FOLDER {root} is inside the static folder: files would be public")
-    return root
+    return private_folder("UPLOAD_FOLDER")
 
 
 def _path_of(application_id: int, stored_name: str) -> Path:

@@ -46,6 +46,7 @@ from course_portal.core import audit, clock
 from course_portal.core.audit import AuditEvent
 from course_portal.core.jobs import enqueue
 from course_portal.core.outbox import OutboxMessage, queue_email
+from course_portal.core.storage import private_folder
 from course_portal.enrollment import documents
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db
@@ -75,11 +76,7 @@ class ExportRefused(Exception):
 
 def export_folder() -> Path:
     """Where the ZIPs are built (never under static/: each is one person's data)."""
-    root = Path(current_app.config["DATA_EXPORT_FOLDER"]).resolve()
-    static = Path(current_app.static_folder or "").resolve()
-    if current_app.static_folder and (root == static or static in root.parents):
-        raise RuntimeError(f"DATA_EXPORT_FOLDER {root} is inside the static folder")
-    return root
+    return private_folder("DATA_EXPORT_FOLDER")
 
 
 def path_of(export: DataExport) -> Path | None:
