@@ -58,6 +58,11 @@ def make_key_pages() -> KeyPages:
     copy = exports.request_export(teacher, actor=teacher)
     db.session.commit()
     exports.build_export(copy.id)
+    # the applicant asked for their data to be erased: the coordinator's pages offer to confirm
+    from course_portal.privacy.erasure import request_erasure
+
+    request_erasure(applicant, password=factories.PASSWORD)
+    db.session.commit()
 
     return KeyPages(
         visitor={
@@ -87,7 +92,7 @@ def make_key_pages() -> KeyPages:
             "roster": f"/progress/manage/intakes/{finished.id}/roster",
             "dashboard": "/dashboard",
             "audit": "/dashboard/audit",
-            "teacher-data": f"/privacy/teachers/{teacher.id}",
+            "teacher-data": f"/privacy/teachers/{applicant.id}",
             "erasures": "/privacy/erasures",
         },
     )
