@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import io
 from collections.abc import Callable, Iterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pycountry
 from flask import current_app
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import selectinload
 
 from course_portal.certificates.models import Certificate, CertificateStatus
-from course_portal.certificates.registry import neutralise
+from course_portal.core import spreadsheets
+from course_portal.core.spreadsheets import cell_value
 from course_portal.extensions import db
 
 # The template's words stay Russian and verbatim: the register matches them to its reference
@@ -180,38 +176,13 @@ def frdo_rows(certificates) -> Iterator[list]:
     """The template's header, then one row per certificate, text neutralised against formulas."""
     yield [header for header, _ in FRDO_COLUMNS]
     for certificate in certificates:
-        yield [neutralise(read(certificate)) for _, read in FRDO_COLUMNS]
+        yield [cell_value(read(certificate)) for _, read in FRDO_COLUMNS]
 
 
 def frdo_xlsx(certificates) -> bytes:
-    """The rows as the template's sheet «Шаблон»: text typed as text, dates as real dates."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(SHEET_TITLE)
-    rows = frdo_rows(certificates)
-    header = []
-    for title in next(rows):
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    for row in rows:
-        cells = []
-        for value in row:
-            if value == "" or value is None:
-                cell = WriteOnlyCell(sheet, value=None)  # no cell: the template allows blanks
-            elif isinstance(value, str):
-                cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-                cell.data_type = "s"  # openpyxl would write "=..." as a formula
-            elif isinstance(value, date):
-                cell = WriteOnlyCell(sheet, value=value)
-                cell.number_format = DATE_FORMAT
-            else:
-                cell = WriteOnlyCell(sheet, value=value)
-            cells.append(cell)
-        sheet.append(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    """The rows as the template's sheet «Шаблон»: text typed as text, dates as real dates,
+    blanks as no value (the template allows them)."""
+    return spreadsheets.xlsx_bytes(SHEET_TITLE, frdo_rows(certificates), date_format=DATE_FORMAT)
 
 
 def frdo_certificates(start: date, end: date) -> list[Certificate]:

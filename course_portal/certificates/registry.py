@@ -9,24 +9,17 @@ back with everything else, so a number is used only by a certificate that was co
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
 
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 from sqlalchemy import select, update
 from sqlalchemy.orm import selectinload
 
 from course_portal.certificates.models import Certificate, RegistryCounter
+from course_portal.core import spreadsheets
+from course_portal.core.spreadsheets import cell_value
 from course_portal.core.timezones import ZonedHeader, local_naive
 from course_portal.extensions import db
-
-#: what a spreadsheet reads as the start of a formula (OWASP "CSV injection")
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def registry_number(program_code: str, year: int, sequence: int) -> str:
@@ -66,15 +59,6 @@ def next_sequence(program_id: int, year: int) -> int:
 
 
 # --- the registry export ----------------------------------------------------------------------
-
-
-def neutralise(value):
-    """Prefix with a quote text that a spreadsheet would run as a formula; other values pass."""
-    if isinstance(value, str) and value and (
-        value.startswith(FORMULA_TRIGGERS) or value.lstrip().startswith(FORMULA_TRIGGERS)
-    ):
-        return "'" + value
-    return value
 
 
 def _moment(value) -> str:
@@ -133,40 +117,14 @@ def export_rows(certificates) -> Iterator[list]:
     """The header, then one row per certificate, values neutralised against formulas."""
     yield [str(header) for header, _ in EXPORT_COLUMNS]
     for certificate in certificates:
-        yield [neutralise(read(certificate)) for _, read in EXPORT_COLUMNS]
+        yield [cell_value(read(certificate)) for _, read in EXPORT_COLUMNS]
 
 
 def registry_csv(certificates) -> str:
     """The registry as CSV text with a BOM, so that Excel reads the Chinese names as UTF-8."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    for row in export_rows(certificates):
-        writer.writerow(row)
-    return buffer.getvalue()
+    return spreadsheets.csv_text(export_rows(certificates))
 
 
 def registry_xlsx(certificates) -> bytes:
     """The registry as an XLSX workbook; every text cell is a string, never a formula."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(str(_l("Registry")))
-    rows = export_rows(certificates)
-    header = []
-    for title in next(rows):
-        cell = WriteOnlyCell(sheet, value=title)
-        cell.font = Font(bold=True)
-        header.append(cell)
-    sheet.append(header)
-    for row in rows:
-        cells = []
-        for value in row:
-            if isinstance(value, str):
-                cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("", value))
-                cell.data_type = "s"  # openpyxl would write "=..." as a formula
-            else:
-                cell = WriteOnlyCell(sheet, value=value)
-            cells.append(cell)
-        sheet.append(cells)
-    buffer = io.BytesIO()
-    workbook.save(buffer)
-    return buffer.getvalue()
+    return spreadsheets.xlsx_bytes(str(_l("Registry")), export_rows(certificates))

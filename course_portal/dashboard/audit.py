@@ -7,9 +7,7 @@ and their actors and teachers with profiles (selectinload), whatever the page sh
 
 from __future__ import annotations
 
-import csv
 import importlib
-import io
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -24,10 +22,10 @@ from sqlalchemy.orm import selectinload
 from course_portal.accounts.models import Role, TeacherProfile, User
 from course_portal.core.audit import ACTION_GROUPS, AuditEvent
 from course_portal.core.names import display_name
+from course_portal.core.spreadsheets import CsvWriter
 from course_portal.core.timezones import local_naive, reader_zone_name
 from course_portal.enrollment.forms import document_labels
 from course_portal.enrollment.queue import QueuePage, _term_matches, search_terms, status_name
-from course_portal.enrollment.queue_export import neutralise
 from course_portal.extensions import db
 
 PER_PAGE = 50
@@ -338,20 +336,11 @@ def csv_chunks(filters: AuditFilters, language: str, *, with_ip: bool = False):
     coordinator's work does not need).
     """
     labels = action_labels()
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-
-    def flush() -> str:
-        text = buffer.getvalue()
-        buffer.seek(0)
-        buffer.truncate()
-        return text
-
-    buffer.write("\ufeff")
+    writer = CsvWriter()
     header = [_("When (%(zone)s)", zone=reader_zone_name()), _("Who"), _("Action"),
               _("Action code"), _("Teacher"), _("Teacher's email"), _("Object"), _("Details")]
     writer.writerow(header + ([_("IP address")] if with_ip else []))
-    yield flush()
+    yield writer.take()
     stmt = _newest_first(filtered(select(AuditEvent), filters)).options(*ROW_LOADING)
     for offset in range(0, EXPORT_MAX, EXPORT_BATCH):
         rows = list(db.session.scalars(stmt.limit(EXPORT_BATCH).offset(offset)))
@@ -366,7 +355,7 @@ def csv_chunks(filters: AuditFilters, language: str, *, with_ip: bool = False):
                 object_of(event)[0],
                 summary_text(event),
             ] + ([event.ip] if with_ip else [])
-            writer.writerow([neutralise(value) for value in values])
-        yield flush()
+            writer.writerow(values)
+        yield writer.take()
         if len(rows) < EXPORT_BATCH:
             break

@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from sqlalchemy import func, select
 from sqlalchemy.orm import contains_eager
 
 from course_portal.accounts.models import TeacherProfile, User
 from course_portal.catalog.models import Intake, PartnerUniversity, Program
 from course_portal.certificates.models import Certificate, CertificateStatus
+from course_portal.core import spreadsheets
 from course_portal.enrollment.models import Application
 from course_portal.enrollment.queue import REVIEWABLE, status_name
-from course_portal.enrollment.queue_export import _csv_value, _xlsx_cell, neutralise
 from course_portal.extensions import db
 from course_portal.progress import services as progress
 
@@ -119,28 +116,16 @@ def partner_report(partner: PartnerUniversity) -> Report:
 
 
 def _cells(report: Report):
-    """The header and every row, each text cell neutralised against formulas."""
-    yield [neutralise(str(h)) for h in report.headers]
-    for row in report.all_rows():
-        yield [neutralise(value) for value in row]
+    """The header and every row; the spreadsheet writers make each text cell safe."""
+    yield [str(h) for h in report.headers]
+    yield from report.all_rows()
 
 
 def report_csv(report: Report) -> str:
     """The report as CSV text with a BOM, so that Excel reads UTF-8."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    for row in _cells(report):
-        writer.writerow([_csv_value(value) for value in row])
-    return buffer.getvalue()
+    return spreadsheets.csv_text(_cells(report))
 
 
 def report_xlsx(report: Report, sheet_title: str = "Report") -> bytes:
     """The report as an XLSX workbook whose text cells can never become formulas."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title=sheet_title)
-    for index, row in enumerate(_cells(report)):
-        sheet.append([_xlsx_cell(sheet, value, bold=index == 0) for value in row])
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
+    return spreadsheets.xlsx_bytes(sheet_title, _cells(report))

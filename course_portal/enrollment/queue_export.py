@@ -2,20 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 from flask_babel import lazy_gettext as _l
-from openpyxl import Workbook
-from openpyxl.cell import WriteOnlyCell
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
-from openpyxl.styles import Font
 from sqlalchemy import select
 
 from course_portal.accounts.forms import academic_title_choices
-from course_portal.core.timezones import ZonedHeader, local_naive
+from course_portal.core import spreadsheets
+from course_portal.core.spreadsheets import cell_value
+from course_portal.core.timezones import ZonedHeader
 from course_portal.enrollment.models import Application
 from course_portal.enrollment.queue import (
     FUNDING_NAMES,
@@ -26,19 +21,6 @@ from course_portal.enrollment.queue import (
     status_name,
 )
 from course_portal.extensions import db
-
-#: what a spreadsheet reads as the start of a formula (OWASP "CSV injection")
-FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
-
-
-def neutralise(value):
-    """Prefix with a quote text that a spreadsheet would run as a formula; other values pass."""
-    # also when the trigger follows leading whitespace, which some spreadsheets skip
-    if isinstance(value, str) and value and (
-        value.startswith(FORMULA_TRIGGERS) or value.lstrip().startswith(FORMULA_TRIGGERS)
-    ):
-        return "'" + value
-    return value
 
 
 def _profile_value(name: str):
@@ -91,13 +73,6 @@ EXPORT_COLUMNS = (
 )
 
 
-def _utc_naive(moment: datetime | None) -> datetime | None:
-    """The moment in the reader's zone without the zone (the header names the zone)."""
-    if moment is not None and moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return local_naive(moment)
-
-
 def export_rows(filters: QueueFilters, language: str = "en") -> Iterator[list]:
     """The header, then one row per application of the filtered queue (every page), neutralised."""
     yield [str(header) for header, _ in EXPORT_COLUMNS]
@@ -108,53 +83,14 @@ def export_rows(filters: QueueFilters, language: str = "en") -> Iterator[list]:
         .execution_options(yield_per=500)
     )
     for application in db.session.scalars(stmt):
-        yield [neutralise(read(application)) for _, read in EXPORT_COLUMNS]
-
-
-def _csv_value(value) -> str | int:
-    if value is None:
-        return ""
-    if isinstance(value, datetime):
-        return _utc_naive(value).isoformat(sep=" ")
-    return value
+        yield [cell_value(read(application)) for _, read in EXPORT_COLUMNS]
 
 
 def csv_chunks(filters: QueueFilters, language: str = "en") -> Iterator[str]:
     """The export as CSV text in chunks, starting with a BOM so that Excel reads UTF-8."""
-    buffer = io.StringIO()
-    buffer.write("\ufeff")
-    writer = csv.writer(buffer)
-    for row in export_rows(filters, language):
-        writer.writerow([_csv_value(value) for value in row])
-        if buffer.tell() > 64 * 1024:
-            yield buffer.getvalue()
-            buffer.seek(0)
-            buffer.truncate()
-    yield buffer.getvalue()
-
-
-def _xlsx_cell(sheet, value, bold: bool = False) -> WriteOnlyCell:
-    """A cell whose text is always text: typed 's', so it can never become a formula."""
-    if isinstance(value, datetime):
-        cell = WriteOnlyCell(sheet, value=_utc_naive(value))
-        cell.number_format = "yyyy-mm-dd hh:mm"
-        return cell
-    if isinstance(value, str):
-        cell = WriteOnlyCell(sheet, value=ILLEGAL_CHARACTERS_RE.sub("\ufffd", value))
-        cell.data_type = "s"
-    else:
-        cell = WriteOnlyCell(sheet, value=value)
-    if bold:
-        cell.font = Font(bold=True)
-    return cell
+    return spreadsheets.csv_chunks(export_rows(filters, language))
 
 
 def xlsx_bytes(filters: QueueFilters, language: str = "en") -> bytes:
     """The export as an XLSX workbook of one sheet, built in memory."""
-    workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet(title="Applications")
-    for index, row in enumerate(export_rows(filters, language)):
-        sheet.append([_xlsx_cell(sheet, value, bold=index == 0) for value in row])
-    output = io.BytesIO()
-    workbook.save(output)
-    return output.getvalue()
+    return spreadsheets.xlsx_bytes("Applications", export_rows(filters, language))

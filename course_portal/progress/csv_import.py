@@ -4,7 +4,8 @@ A spreadsheet is hostile ground: Excel saves Chinese as GB18030 and Russian with
 cells, adds a byte-order mark, and a cell may hold a formula, a NUL byte or a whole essay.
 Nothing here evaluates or keeps such text: every value cell must read as a number or a result,
 the name columns are only shown back (escaped, shortened), and nothing is written until every
-row is right. Exported cells that a spreadsheet would run as a formula are quoted with "'".
+row is right. The template is written by course_portal.core.spreadsheets like every export:
+cells that a spreadsheet would run as a formula are quoted with "'", and read back unquoted.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass, field
 from flask_babel import lazy_gettext as _l
 
 from course_portal.accounts.models import User
+from course_portal.core import spreadsheets
 from course_portal.core.audit import record
 from course_portal.progress.errors import ProgressError
 from course_portal.progress.grid import (
@@ -40,13 +42,6 @@ NAME_COLUMNS = ("family_name", "given_name", "name_zh")
 FINAL_COLUMN = "final_result"
 SCORE_COLUMN = "final_score"
 MODULE_COLUMN = re.compile(r"^m(\d{1,3})_(hours|result)$")
-#: a cell starting with one of these is a formula to a spreadsheet
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-
-
-def _safe_cell(value: str) -> str:
-    """A text cell a spreadsheet shows as text, never runs."""
-    return "'" + value if value.startswith(FORMULA_START) else value
 
 
 def header(roster: Roster) -> list[str]:
@@ -59,11 +54,9 @@ def header(roster: Roster) -> list[str]:
     return columns
 
 
-def template_csv(roster: Roster) -> str:
-    """The roster as CSV with what is recorded so far, to fill in and import (with a BOM)."""
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(header(roster))
+def _template_rows(roster: Roster):
+    """The header, then a row per enrolled teacher with what is recorded so far."""
+    yield header(roster)
     values = roster.values()
     is_score = roster.rules.final_kind == AssessmentKind.SCORE
     for application in roster.applications:
@@ -71,17 +64,21 @@ def template_csv(roster: Roster) -> str:
             continue
         profile = application.teacher.profile
         row = [str(application.id)]
-        row += [_safe_cell(profile.family_name_latin if profile else ""),
-                _safe_cell(profile.given_name_latin if profile else ""),
-                _safe_cell(profile.name_zh if profile else "")]
+        row += [profile.family_name_latin if profile else "",
+                profile.given_name_latin if profile else "",
+                profile.name_zh if profile else ""]
         for module in roster.modules:
             row += [values[hours_key(application.id, module.id)],
                     values[outcome_key(application.id, module.id)]]
         row.append(values[score_key(application.id)] if is_score
                    else values[final_key(application.id)])
-        writer.writerow(row)
+        yield row
+
+
+def template_csv(roster: Roster) -> str:
+    """The roster as CSV with what is recorded so far, to fill in and import (with a BOM)."""
     # the BOM tells Excel the file is UTF-8, so 王小明 does not open as mojibake
-    return "\ufeff" + out.getvalue()
+    return spreadsheets.csv_text(_template_rows(roster))
 
 
 def decode(data: bytes) -> str:
@@ -107,7 +104,7 @@ def decode(data: bytes) -> str:
     if "\x00" in text:
         raise ProgressError(_l("The file contains NUL bytes: it is not a CSV text file. "
                                "Save it from the spreadsheet as “CSV UTF-8”."))
-    return text.lstrip("\ufeff")
+    return text.lstrip(spreadsheets.BOM)
 
 
 @dataclass
@@ -218,7 +215,8 @@ def parse(roster: Roster, text: str) -> ImportPreview:
                 key = score_key(application_id)
             else:
                 continue
-            preview.cells[key] = value
+            # what the template quoted against formulas is read as it was written
+            preview.cells[key] = spreadsheets.unquote(value)
             origin[key] = (report, column)
     return preview
 

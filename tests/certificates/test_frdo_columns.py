@@ -275,6 +275,17 @@ def test_text_starting_a_formula_is_neutralised():
     assert surname.value == "'=HYPERLINK(\"http://evil.test\")"
 
 
+def test_a_control_character_becomes_the_replacement_character():
+    """As in every export (it used to vanish from this one): U+FFFD, in the rows and the file."""
+    fake = certificate(register=register_data(family_name_ru="Оу\x00ян", given_name_ru="На\x1bна"))
+    assert row_of(fake)["Фамилия получателя"] == "Оу\ufffdян"
+
+    sheet = load_workbook(io.BytesIO(frdo_xlsx([fake])))["Шаблон"]
+    header = [cell.value for cell in sheet[1]]
+    assert sheet.cell(row=2, column=header.index("Фамилия получателя") + 1).value == "Оу\ufffdян"
+    assert sheet.cell(row=2, column=header.index("Имя получателя") + 1).value == "На\ufffdна"
+
+
 def test_the_workbook_read_back_column_by_column():
     original, replacement = reissued_pair()
     revoked = certificate("IE-2026-0009", status=CertificateStatus.REVOKED)

@@ -46,6 +46,17 @@ def test_a_formula_in_a_name_is_exported_as_text(db, intake):
     assert "'=HYPERLINK" in text
 
 
+def test_a_name_is_written_by_the_one_spreadsheet_rule(db, intake):
+    """Leading whitespace does not hide a formula; a control character becomes U+FFFD."""
+    teacher = factories.make_teacher(family_name_latin="  =HYPERLINK(1)",
+                                     given_name_latin="Li\x07")
+    application = factories.make_application(teacher=teacher, intake=intake, status="enrolled")
+
+    text = csv_import.template_csv(load_roster(intake))
+
+    assert f"\r\n{application.id},'  =HYPERLINK(1),Li\ufffd," in text
+
+
 def test_a_good_file_previews_then_imports(db, intake, enrolled, coordinator):
     text = "\n".join([HEADER, _line(enrolled[0]), _line(enrolled[1], hours=(8, 0, 0))])
 
