@@ -7,7 +7,10 @@ PORT ?= 5000
 HOST ?= 127.0.0.1
 VENV := .venv
 BIN := $(VENV)/bin
-STAMP := $(VENV)/.installed-$(shell cksum pyproject.toml | cut -d' ' -f1)
+# what the venv is installed from: the lock (every version pinned, every file's hash), which
+# `make lock` writes from pyproject.toml's ranges
+LOCK := requirements-dev.txt
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml $(LOCK) | cksum | cut -d' ' -f1)
 FLASK := COURSE_PORTAL_ENV=$${COURSE_PORTAL_ENV:-development} $(BIN)/flask --app course_portal
 # compiled catalogs: git ignores *.mo, so run and test build them from the .po files
 MO_FILES := translations/zh/LC_MESSAGES/messages.mo translations/ru/LC_MESSAGES/messages.mo
@@ -32,13 +35,13 @@ TEST_PACKAGES := $(RUN_PACKAGES) chromium poppler-utils nginx-light libatomic1 o
 # the page benchmark loads gunicorn with wrk
 BENCH_PACKAGES := $(TEST_PACKAGES) wrk
 
-.PHONY: help run test test-fast fresh-check lint screenshots bench translations system-packages-run system-packages-test system-packages-bench venv clean
+.PHONY: help run test test-fast fresh-check lint lock screenshots bench translations system-packages-run system-packages-test system-packages-bench venv clean
 
 help:
 	@echo "make run    install, upgrade the database, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test   install and run the whole test suite (browser tests included)"
 	@echo "make fresh-check   both commands on a minimal Debian built with debootstrap (root)"
-	@echo "make lint   ruff"
+	@echo "make lock   pin every dependency, with hashes, from pyproject.toml's ranges"
 	@echo "make bench  benchmarks: certificate rendering against headless Chromium, key pages under"
 	@echo "            gunicorn + wrk on generated data (BENCH_SCALE=1: 20,000 applications)"
 	@echo "make translations   extract the messages and update the zh and ru catalogs"
@@ -54,15 +57,25 @@ system-packages-test:
 system-packages-bench:
 	@PACKAGES="$(BENCH_PACKAGES)" bash scripts/system-packages.sh
 
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Python 3.11 or newer is needed; this is " + sys.version.split()[0])'
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	@rm -f $(VENV)/.installed-*
 	@touch $@
 
 venv: $(STAMP)
+
+# the locks, from pyproject.toml's ranges: requirements.txt for a production server,
+# requirements-dev.txt (with the tests' and lint's tools) for make run, make test and CI.
+# Run after changing a dependency in pyproject.toml, or to take newer releases; commit both
+PIP_COMPILE = $(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	--no-emit-index-url --no-emit-find-links
+lock: venv
+	$(BIN)/python -m pip install --quiet pip-tools
+	$(PIP_COMPILE) --upgrade -o requirements.txt pyproject.toml
+	$(PIP_COMPILE) --upgrade --extra dev -o requirements-dev.txt pyproject.toml
 
 # --- the two commands -------------------------------------------------------
 
