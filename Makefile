@@ -41,6 +41,7 @@ help:
 	@echo "make run    install, upgrade the database, load demo data, serve http://$(HOST):$(PORT)"
 	@echo "make test   install and run the whole test suite (browser tests included)"
 	@echo "make fresh-check   both commands on a minimal Debian built with debootstrap (root)"
+	@echo "make lint   ruff and mypy"
 	@echo "make lock   pin every dependency, with hashes, from pyproject.toml's ranges"
 	@echo "make bench  benchmarks: certificate rendering against headless Chromium, key pages under"
 	@echo "            gunicorn + wrk on generated data (BENCH_SCALE=1: 20,000 applications)"
@@ -118,6 +119,7 @@ screenshots: system-packages-test venv $(MO_FILES)
 
 lint: venv
 	$(BIN)/ruff check course_portal tests bench
+	$(BIN)/mypy
 
 # speed as ratios measured side by side in one run (never asserted as a time in a test);
 # BENCH_SCALE, BENCH_DATABASE_URL, BENCH_WORKERS, BENCH_SECONDS: see bench/pages.py

@@ -129,7 +129,7 @@ class Defaults:
     #: credential signing keys encrypted at rest; ENCRYPTION_KEY_ID names the one that
     #: encrypts (the only one, when there is one). Production refuses to start without them;
     #: development derives one from SECRET_KEY. `flask keys new` makes one
-    ENCRYPTION_KEYS = {}
+    ENCRYPTION_KEYS: dict[str, str] = {}
     ENCRYPTION_KEY_ID = ""
     SIGNING_KEY_PATH = ""
     SIGNING_CERT_PATH = ""

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import UTC, datetime
+from typing import Any, cast
 
-from sqlalchemy import DateTime, Enum, MetaData, TypeDecorator
+from sqlalchemy import CursorResult, DateTime, Dialect, Enum, Executable, MetaData, TypeDecorator
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, registry
 
 NAMING_CONVENTION = {
@@ -24,20 +25,31 @@ def utcnow() -> datetime:
     return now()
 
 
-class UTCDateTime(TypeDecorator):
+def execute_dml(statement: Executable) -> CursorResult[Any]:
+    """Execute an UPDATE, DELETE or INSERT in the app's session, for its rowcount.
+
+    Session.execute() is typed as returning a plain Result, which has no rowcount; for these
+    statements it is a CursorResult.
+    """
+    from course_portal.extensions import db
+
+    return cast(CursorResult[Any], db.session.execute(statement))
+
+
+class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC datetime on every database (SQLite keeps no zone)."""
 
     impl = DateTime(timezone=True)
     cache_ok = True
 
-    def process_bind_param(self, value, dialect):
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given to a UTC column")
         return value.astimezone(UTC)
 
-    def process_result_value(self, value, dialect):
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         if value.tzinfo is None:

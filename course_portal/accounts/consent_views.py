@@ -53,7 +53,7 @@ def withdraw_consent():
     if not form.validate_on_submit():
         abort(400)
     user = current_user._get_current_object()
-    if consent.withdraw(user, consent.ConsentKind(form.kind.data)):
+    if consent.withdraw(user, consent.ConsentKind(form.kind.data or "")):
         db.session.commit()
         flash(_("Your consent is withdrawn. You can no longer submit applications; you can "
                 "still download or delete your data, and give your consent again here."), "info")

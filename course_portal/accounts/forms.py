@@ -342,8 +342,9 @@ class RegistrationForm(TeacherProfileForm):
     """A teacher's registration: sign-in details and the whole profile."""
 
     #: a new teacher reads Beijing time and gets reminders; the profile changes both
-    timezone = None
-    wants_reminders = None
+    #: (None is how WTForms leaves out a field of the base form)
+    timezone = None  # type: ignore[assignment]
+    wants_reminders = None  # type: ignore[assignment]
 
     email = EmailField(
         _l("Email address"),

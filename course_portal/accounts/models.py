@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 import secrets
 from datetime import date, datetime
+from typing import TYPE_CHECKING
 
 from flask_login import UserMixin
 from sqlalchemy import CheckConstraint, ForeignKey, String, true
@@ -12,6 +13,9 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from course_portal.core.encryption import Encrypted
 from course_portal.db import Base, TimestampMixin, str_enum, utcnow
+
+if TYPE_CHECKING:
+    from course_portal.catalog.models import PartnerUniversity
 
 
 class Role(enum.StrEnum):
@@ -115,7 +119,7 @@ class User(UserMixin, TimestampMixin, Base):
     profile: Mapped[TeacherProfile | None] = relationship(
         back_populates="user", uselist=False, cascade="all, delete-orphan"
     )
-    partner_university: Mapped[PartnerUniversity | None] = relationship(  # noqa: F821
+    partner_university: Mapped[PartnerUniversity | None] = relationship(
         foreign_keys=[partner_university_id]
     )
 
@@ -210,7 +214,7 @@ class TeacherProfile(TimestampMixin, Base):
     snils: Mapped[str] = mapped_column(String(14), default="")
 
     user: Mapped[User] = relationship(back_populates="profile")
-    partner_university: Mapped[PartnerUniversity | None] = relationship()  # noqa: F821
+    partner_university: Mapped[PartnerUniversity | None] = relationship()
 
     @property
     def name_zh(self) -> str:

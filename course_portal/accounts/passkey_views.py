@@ -77,8 +77,8 @@ def add_passkey():
         challenge = _take_challenge(REGISTRATION, user)
         if form.validate_on_submit():
             try:
-                passkey = passkeys.add_passkey(user, form.name.data, form.credential.data,
-                                               challenge, rp)
+                passkey = passkeys.add_passkey(user, form.name.data or "",
+                                               form.credential.data or "", challenge, rp)
             except passkeys.PasskeyError as error:
                 db.session.rollback()
                 _put_errors(form, error)
@@ -140,7 +140,7 @@ def login_passkey():
         challenge = _take_challenge(SIGN_IN, user)
         if form.validate_on_submit():
             try:
-                passkeys.verify_sign_in(user, form.credential.data, challenge, rp)
+                passkeys.verify_sign_in(user, form.credential.data or "", challenge, rp)
             except passkeys.PasskeyError as error:
                 db.session.commit()  # the refusal's audit row
                 log.warning("passkey refused for user %s ip=%s", user.id, request.remote_addr)

@@ -41,7 +41,7 @@ from course_portal.accounts.models import User
 from course_portal.accounts.services import AccountError
 from course_portal.core import audit
 from course_portal.core.logsafe import loggable
-from course_portal.db import Base, utcnow
+from course_portal.db import Base, execute_dml, utcnow
 from course_portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -264,7 +264,7 @@ def _accept_count(passkey: Passkey, count: int) -> bool:
     counted = Passkey.sign_count < count
     if count == 0:
         counted = or_(counted, Passkey.sign_count == 0)
-    result = db.session.execute(
+    result = execute_dml(
         update(Passkey)
         .where(Passkey.id == passkey.id, counted)
         .values(sign_count=count, last_used_at=moment)
@@ -293,6 +293,7 @@ def verify_sign_in(user: User, credential: str, challenge: bytes | None,
             select(Passkey).where(Passkey.credential_id == raw_id, Passkey.user_id == user.id))
         reason = "unknown_passkey"
     if passkey is not None:
+        assert challenge is not None  # a passkey is looked up only with a challenge
         try:
             verified = verify_authentication_response(
                 credential=credential,

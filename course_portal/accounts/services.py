@@ -35,7 +35,7 @@ from course_portal.catalog.models import PartnerUniversity
 from course_portal.core import audit
 from course_portal.core.outbox import queue_email
 from course_portal.core.timezones import is_zone
-from course_portal.db import utcnow
+from course_portal.db import execute_dml, utcnow
 from course_portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -215,7 +215,7 @@ def _find_token(token: str, purpose: str) -> AccountToken:
 def _use_token(token: str, purpose: str) -> AccountToken:
     """Mark a token used, once: of two requests racing with the same link only one wins."""
     record = _find_token(token, purpose)
-    result = db.session.execute(
+    result = execute_dml(
         update(AccountToken)
         .where(AccountToken.id == record.id, AccountToken.used_at.is_(None))
         .values(used_at=utcnow())

@@ -22,7 +22,7 @@ from course_portal.accounts import passkeys
 from course_portal.accounts.models import RecoveryCode, User
 from course_portal.accounts.services import AccountError, check_password, user_by_email
 from course_portal.core import audit
-from course_portal.db import utcnow
+from course_portal.db import execute_dml, utcnow
 from course_portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -77,7 +77,7 @@ def _accept_step(user: User, step: int) -> bool:
     One UPDATE with the condition in it, so two requests racing with the same code cannot
     both win.
     """
-    result = db.session.execute(
+    result = execute_dml(
         update(User)
         .where(User.id == user.id,
                or_(User.totp_last_step.is_(None), User.totp_last_step < step))
@@ -111,7 +111,7 @@ def _use_recovery_code(user: User, code: str) -> bool:
     cleaned = _clean(code)
     if len(cleaned) != RECOVERY_CODE_LENGTH:
         return False
-    result = db.session.execute(
+    result = execute_dml(
         update(RecoveryCode)
         .where(RecoveryCode.user_id == user.id, RecoveryCode.code_hash == _digest(cleaned),
                RecoveryCode.used_at.is_(None))
@@ -149,6 +149,7 @@ def begin_enrollment(user: User) -> str:
 
 def provisioning_uri(user: User) -> str:
     """The otpauth:// address an authenticator app reads from the QR code."""
+    assert user.totp_secret is not None  # begin_enrollment() comes first
     return pyotp.TOTP(user.totp_secret).provisioning_uri(
         name=user.email, issuer_name=current_app.config["TOTP_ISSUER"]
     )
@@ -198,6 +199,7 @@ def verify_sign_in_code(user: User, code: str) -> str:
     """
     cleaned = _clean(code)
     if user.has_two_factor:
+        assert user.totp_secret is not None  # has_two_factor: a secret is enrolled
         if _is_totp_code(cleaned):
             step = matching_step(user.totp_secret, cleaned)
             if step is not None and _accept_step(user, step):

@@ -81,7 +81,7 @@ def login_code():
     form = forms.SignInCodeForm()
     if form.validate_on_submit():
         try:
-            method = two_factor.verify_sign_in_code(user, form.code.data)
+            method = two_factor.verify_sign_in_code(user, form.code.data or "")
         except two_factor.TwoFactorError as error:
             db.session.commit()  # the refusal's audit row
             log.warning("two-factor code refused for user %s ip=%s", user.id, request.remote_addr)
@@ -128,7 +128,7 @@ def two_factor_setup():
     form = forms.TwoFactorSetupForm()
     if form.validate_on_submit():
         try:
-            codes = two_factor.confirm_enrollment(user, form.code.data)
+            codes = two_factor.confirm_enrollment(user, form.code.data or "")
         except two_factor.TwoFactorError as error:
             db.session.rollback()
             log.warning("two-factor setup code refused for user %s ip=%s", user.id,
@@ -159,7 +159,7 @@ def two_factor_settings():
     form = forms.RecoveryCodesForm()
     if form.validate_on_submit():
         try:
-            codes = two_factor.regenerate_recovery_codes(user, form.password.data)
+            codes = two_factor.regenerate_recovery_codes(user, form.password.data or "")
         except two_factor.TwoFactorError as error:
             db.session.rollback()
             _put_errors(form, error)

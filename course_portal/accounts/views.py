@@ -205,7 +205,7 @@ def login():
     form = forms.LoginForm()
     if form.validate_on_submit():
         try:
-            user = services.authenticate(form.email.data, form.password.data)
+            user = services.authenticate(form.email.data or "", form.password.data or "")
         except services.LoginRefused as refusal:
             if refusal.reason != "unconfirmed":
                 log.warning("failed login for account %s user=%s ip=%s",
@@ -254,7 +254,7 @@ def reset_request():
     """Ask for a reset link; the answer is the same whether the address has an account."""
     form = forms.ResetRequestForm()
     if form.validate_on_submit():
-        services.request_password_reset(form.email.data)
+        services.request_password_reset(form.email.data or "")
         db.session.commit()
         return redirect(url_for("accounts.reset_sent"))
     return render_template("accounts/reset_request.html", form=form)
@@ -286,7 +286,7 @@ def reset_password(token: str):
     form = forms.ResetPasswordForm()
     if form.validate_on_submit():
         try:
-            services.reset_password(token, form.new_password.data)
+            services.reset_password(token, form.new_password.data or "")
         except services.TokenError as error:
             db.session.rollback()
             return _token_problem(error, "reset")
@@ -317,7 +317,8 @@ def change_password():
         remembered = cookie_name in request.cookies
         signed_in_at = session.get(sessions.SIGNED_IN_AT)
         try:
-            services.change_password(user, form.current_password.data, form.new_password.data)
+            services.change_password(user, form.current_password.data or "",
+                                     form.new_password.data or "")
         except services.AccountError as error:
             _put_errors(form, error)
         else:

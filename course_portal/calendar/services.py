@@ -67,6 +67,7 @@ def token_for(user: User) -> str:
         execution_options={"synchronize_session": False},
     )
     db.session.refresh(user, attribute_names=["calendar_token"])
+    assert user.calendar_token is not None  # set by this UPDATE, or by the one that came first
     return user.calendar_token
 
 

@@ -26,6 +26,7 @@ from course_portal.catalog.services import (
     _text_problems,
 )
 from course_portal.core.audit import record
+from course_portal.db import execute_dml
 from course_portal.enrollment.models import SEAT_HOLDING, Application, IntakeQuota
 from course_portal.extensions import db
 
@@ -80,21 +81,21 @@ def save_intake(
     created = intake is None
     before = {} if created else {name: getattr(intake, name) for name in INTAKE_FIELDS}
     capacity = values["capacity"]
-    seats_before = None if created else (intake.capacity, {
+    seats_before = None if intake is None else (intake.capacity, {
         partner_id: quota.seats for partner_id, quota in quotas_of(intake).items()})
-    if created:
+    if intake is None:
         intake = Intake(program_id=program.id, capacity=capacity, seats_taken=0)
         db.session.add(intake)
     else:
         # the first write: it takes the intake's row lock, as every approval does first
-        changed = db.session.execute(
+        resized = execute_dml(
             update(Intake)
             .where(Intake.id == intake.id, Intake.seats_taken <= capacity)
             .values(capacity=capacity)
             .execution_options(synchronize_session=False)
         )
         db.session.expire(intake, ["capacity", "seats_taken"])
-        if changed.rowcount != 1:
+        if resized.rowcount != 1:
             raise CatalogError(_capacity_message(intake.seats_taken), field="capacity")
     for name in INTAKE_FIELDS:
         if name != "capacity":
@@ -233,7 +234,7 @@ def _apply_quotas(intake: Intake, quotas: dict, actor: User) -> None:
         quota = current.get(partner_id)
         if seats != (quota.seats if quota is not None else None):
             record("quota.changed", actor=actor, target=intake, intake=intake.title,
-                   partner=db.session.get(PartnerUniversity, partner_id).name_en,
+                   partner=db.session.get_one(PartnerUniversity, partner_id).name_en,
                    old=quota.seats if quota is not None else None, new=seats)
         if seats is None:
             if quota is not None:
@@ -248,7 +249,7 @@ def _apply_quotas(intake: Intake, quotas: dict, actor: User) -> None:
             db.session.add(IntakeQuota(intake_id=intake.id, partner_university_id=partner_id,
                                        seats=seats, seats_taken=taken))
         elif seats != quota.seats:
-            changed = db.session.execute(
+            changed = execute_dml(
                 update(IntakeQuota)
                 .where(IntakeQuota.id == quota.id, IntakeQuota.seats_taken <= seats)
                 .values(seats=seats)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -209,13 +211,14 @@ def _intake_page(program: Program, intake: Intake | None):
              "seats": current[partner.id].seats if partner.id in current else None}
             for partner in partners
         ]
-        data = {"quotas": quota_rows}
+        data: dict[str, Any] = {"quotas": quota_rows}
         if intake is None:  # a new intake is taught as its programme is, unless changed
             data["delivery"] = program.mode
         form = forms.IntakeForm(obj=intake, data=data)
     by_id = {partner.id: partner for partner in partners}
     for entry in form.quotas:
-        partner = by_id.get(entry.form.partner_university_id.data)
+        partner_id = entry.form.partner_university_id.data
+        partner = by_id.get(partner_id) if partner_id is not None else None
         entry.form.seats.label.text = partner.t("name") if partner else _("Unknown university")
     if form.validate_on_submit():
         values = {name: getattr(form, name).data for name in services.INTAKE_FIELDS}

@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from datetime import date
 
-from sqlalchemy import CheckConstraint, ForeignKey, String, Text, UniqueConstraint, and_, true
+from sqlalchemy import (
+    CheckConstraint,
+    ColumnElement,
+    ForeignKey,
+    String,
+    Text,
+    UniqueConstraint,
+    and_,
+    true,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship, synonym
 
 from course_portal.core.i18n import TranslatedMixin
@@ -184,7 +193,7 @@ class Intake(TranslatedMixin, TimestampMixin, Base):
         return self.is_open and self.applications_open_on <= day <= self.applications_close_on
 
     @classmethod
-    def accepting_on(cls, day: date):
+    def accepting_on(cls, day: date) -> ColumnElement[bool]:
         """The same rule as is_accepting_on, as a WHERE clause."""
         return and_(cls.is_open.is_(True), cls.applications_open_on <= day,
                     cls.applications_close_on >= day)

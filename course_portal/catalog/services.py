@@ -222,10 +222,11 @@ def save_program(program: Program | None, *, actor: User, **values) -> Program:
         ]
     if errors:
         raise CatalogError(errors=errors)
+    assert institute is not None  # an error otherwise
 
     created = program is None
     before = {} if created else {name: getattr(program, name) for name in PROGRAM_FIELDS}
-    if created:
+    if program is None:
         program = Program()
         db.session.add(program)
     program.code = code

@@ -154,7 +154,7 @@ def resume_batch_command(batch_id: int) -> None:
             f"life in the last {jobs.stall_seconds()} s): nothing to resume")
     jobs.run_batch(batch_id)
     db.session.expire_all()
-    batch = db.session.get(IssueBatch, batch_id)
+    batch = db.session.get_one(IssueBatch, batch_id)  # found above
     for problem in batch.problems:
         click.echo(f"not issued: {problem}", err=True)
     click.echo(f"batch {batch_id}: {batch.status.value}, {batch.issued} of {batch.total} issued")

@@ -3,6 +3,8 @@ list, and checking a credential on /verify (see certificates.credentials)."""
 
 from __future__ import annotations
 
+from typing import NoReturn
+
 from flask import Response, abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
@@ -24,7 +26,7 @@ from course_portal.enrollment.documents import clean_filename
 from course_portal.extensions import db, limiter
 
 
-def _unavailable():
+def _unavailable() -> NoReturn:
     abort(503, description=_("Digital credentials are not issued here yet: the portal has no "
                              "signing key. Download the PDF instead."))
 
@@ -110,7 +112,7 @@ def verify_credential():
     if form.validate_on_submit():
         upload = form.file.data
         try:
-            if upload is not None and getattr(upload, "filename", ""):
+            if upload is not None and getattr(upload, "filename", None):
                 filename = clean_filename(upload.filename, fallback="")
                 answer = credentials.check_token(
                     credentials.read_text(credentials.read_upload(upload.stream)))

@@ -94,7 +94,9 @@ class CredentialKey:
     @property
     def sequence(self) -> int:
         """The key's place in the order of rotation, 1 for the first."""
-        return int(KEY_NAME.fullmatch(self.kid).group(1))
+        match = KEY_NAME.fullmatch(self.kid)
+        assert match is not None  # keys are loaded and made only under such names
+        return int(match.group(1))
 
     def public_jwk(self) -> dict:
         """The public key as a JWK (kty OKP, crv Ed25519, x)."""

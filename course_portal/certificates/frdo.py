@@ -208,7 +208,7 @@ def frdo_certificates(start: date, end: date) -> list[Certificate]:
     chosen = []
     for certificate in db.session.scalars(query):
         issued_on = _issued_on(certificate)
-        if ((issued_on and start <= issued_on <= end) or within(certificate.revoked_at)
+        if ((isinstance(issued_on, date) and start <= issued_on <= end) or within(certificate.revoked_at)
                 or within(certificate.superseded_at)):
             chosen.append(certificate)
     return chosen

@@ -26,7 +26,7 @@ from course_portal.certificates.models import BatchStatus, Certificate, IssueBat
 from course_portal.certificates.pdf import CertificateError
 from course_portal.core.audit import record
 from course_portal.core.jobs import enqueue
-from course_portal.db import utcnow
+from course_portal.db import execute_dml, utcnow
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db
 
@@ -141,7 +141,7 @@ def _save_progress(batch_id: int, **values) -> None:
 
 def _claim(batch_id: int) -> bool:
     """Queued to running in one UPDATE: a batch queued twice (or resumed twice) runs once."""
-    result = db.session.execute(
+    result = execute_dml(
         update(IssueBatch)
         .where(IssueBatch.id == batch_id, IssueBatch.status == BatchStatus.QUEUED)
         .values(status=BatchStatus.RUNNING, heartbeat_at=utcnow())
@@ -153,12 +153,12 @@ def _claim(batch_id: int) -> bool:
 
 def _issued_since_start(batch: IssueBatch) -> int:
     """Certificates of the intake issued since the batch began: those of an interrupted run."""
-    return db.session.scalar(
+    return db.session.execute(
         select(func.count()).select_from(Certificate)
         .join(Application, Application.id == Certificate.application_id)
         .where(Application.intake_id == batch.intake_id,
                Certificate.issued_at >= batch.created_at)
-    )
+    ).scalar_one()
 
 
 def run_batch(batch_id: int) -> None:
@@ -168,22 +168,24 @@ def run_batch(batch_id: int) -> None:
     """
     if not _claim(batch_id):
         return
-    batch = db.session.get(IssueBatch, batch_id)
+    batch = db.session.get_one(IssueBatch, batch_id)  # claimed just now: it exists
     ids = [a.id for a in services.issuable(batch.intake)]
     actor_id = batch.requested_by_id
     before = _issued_since_start(batch)
     _save_progress(batch_id, total=before + len(ids), processed=before, issued=before,
                    problems=[], heartbeat_at=utcnow())
-    state = {"issued": before, "problems": []}
+    issued = before
+    problems: list[str] = []
 
     def progress(index: int, number: str | None, message: str) -> None:
         """Store how far the batch is, so the page's progress bar moves and it looks alive."""
+        nonlocal issued
         if number:
-            state["issued"] += 1
+            issued += 1
         if message:
-            state["problems"].append(message)
-        _save_progress(batch_id, processed=before + index, issued=state["issued"],
-                       problems=list(state["problems"]), heartbeat_at=utcnow())
+            problems.append(message)
+        _save_progress(batch_id, processed=before + index, issued=issued,
+                       problems=list(problems), heartbeat_at=utcnow())
 
     try:
         issue_many(ids, actor_id, progress)
@@ -210,7 +212,7 @@ def reopen_batch(batch_id: int) -> bool:
     queued, done, or another coordinator resumed it first). The caller then enqueues it."""
     cutoff = utcnow() - timedelta(seconds=stall_seconds())
     last_sign = func.coalesce(IssueBatch.heartbeat_at, IssueBatch.created_at)
-    result = db.session.execute(
+    result = execute_dml(
         update(IssueBatch)
         .where(IssueBatch.id == batch_id, or_(
             IssueBatch.status == BatchStatus.FAILED,

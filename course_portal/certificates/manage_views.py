@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import logging
 import zipfile
+from typing import Any
 
 from flask import (
     Response,
@@ -106,7 +107,7 @@ def manage_intake(intake_id: int):
     verdicts = eligibilities(intake, applications)
     held = {c.application_id: c for c in _valid_of_intake(intake.id)}
     blocked = services.intake_refusals(intake)
-    rows = [
+    rows: list[dict[str, Any]] = [
         {"application": a, "eligibility": verdicts[a.id], "certificate": held.get(a.id),
          "reasons": services.refusal_reasons(a, verdicts[a.id], teacher_only=True),
          "missing": [label for _, label in requirements.profile_gaps(a.teacher.profile)]}
@@ -136,7 +137,7 @@ def russian_name(application_id: int):
     if request.method == "GET" and not form.name_ru.data:
         form.name_ru.data = suggestion_for(teacher.profile)
     if form.validate_on_submit():
-        accounts_services.set_russian_name(teacher, form.name_ru.data, actor=_actor())
+        accounts_services.set_russian_name(teacher, form.name_ru.data or "", actor=_actor())
         db.session.commit()
         flash(_("The name in Cyrillic is saved."), "success")
         return redirect(url_for(".manage_intake", intake_id=application.intake_id))
@@ -250,7 +251,7 @@ def resume_batch(batch_id: int):
               "info")
         return redirect(page)
     try:
-        jobs.enqueue_batch(db.session.get(IssueBatch, batch_id))
+        jobs.enqueue_batch(db.session.get_one(IssueBatch, batch_id))  # found above
     except Exception:  # Redis unreachable: say so instead of leaving a batch queued forever
         log.exception("could not queue certificate batch %s again", batch_id)
         db.session.rollback()
@@ -284,7 +285,7 @@ def revoke(certificate_id: int):
     form = RevokeForm(prefix="revoke")
     if form.validate_on_submit():
         try:
-            services.revoke(certificate, _actor(), form.reason.data)
+            services.revoke(certificate, _actor(), form.reason.data or "")
             number = certificate.registry_number
             db.session.commit()
         except services.CertificateRefused as exc:
@@ -305,7 +306,7 @@ def reissue(certificate_id: int):
     form = ReissueForm(prefix="reissue")
     if form.validate_on_submit():
         try:
-            new = services.reissue(certificate, _actor(), form.reason.data)
+            new = services.reissue(certificate, _actor(), form.reason.data or "")
             new_id, number = new.id, new.registry_number
             db.session.commit()
         except (services.CertificateRefused, CertificateError) as exc:
@@ -382,6 +383,7 @@ def frdo_xlsx():
                                certificates=registry.registry_certificates(), frdo_form=form,
                                credited=len(jobs.printed_credited_hours())), 400
     start, end = form.start.data, form.end.data
+    assert start is not None and end is not None  # the form requires both
     certificates = frdo.frdo_certificates(start, end)
     body = frdo.frdo_xlsx(certificates)
     frdo.record_export(_actor(), start, end, len(certificates))

@@ -13,6 +13,7 @@ from collections.abc import Iterator
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import selectinload
 
 from course_portal.certificates.models import Certificate, RegistryCounter
@@ -30,12 +31,9 @@ def registry_number(program_code: str, year: int, sequence: int) -> str:
 def _insert_counter_if_missing(program_id: int, year: int) -> None:
     """Create the (program, year) counter at 0 unless it exists; safe when two do it at once."""
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # pragma: no cover (the portal runs on these two)
+    if dialect not in ("postgresql", "sqlite"):  # pragma: no cover (the portal runs on these)
         raise RuntimeError(f"registry counters need PostgreSQL or SQLite, not {dialect}")
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(
         insert(RegistryCounter)
         .values(program_id=program_id, year=year, last_number=0)
@@ -62,7 +60,8 @@ def next_sequence(program_id: int, year: int) -> int:
 
 
 def _moment(value) -> str:
-    return local_naive(value).strftime("%Y-%m-%d %H:%M") if value else ""
+    moment = local_naive(value)
+    return moment.strftime("%Y-%m-%d %H:%M") if moment is not None else ""
 
 
 def _status_word(certificate: Certificate) -> str:

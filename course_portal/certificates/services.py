@@ -49,7 +49,7 @@ from course_portal.core import audit
 from course_portal.core.clock import portal_today
 from course_portal.core.names import greeting_name
 from course_portal.core.outbox import queue_email
-from course_portal.db import utcnow
+from course_portal.db import execute_dml, utcnow
 from course_portal.enrollment.models import Application, ApplicationStatus
 from course_portal.extensions import db
 
@@ -270,7 +270,7 @@ def _move(certificate: Certificate, to: CertificateStatus, **values) -> None:
         raise CertificateRefused(
             _l("A certificate that is %(now)s cannot become %(target)s.",
                now=status_label(certificate.status), target=status_label(to)))
-    result = db.session.execute(
+    result = execute_dml(
         update(Certificate)
         .where(Certificate.id == certificate.id, Certificate.status == certificate.status)
         .values(status=to, **values)
@@ -345,6 +345,8 @@ def issue_certificate(application: Application, actor: User | None, *,
     snapshot = dataclasses.replace(draft, registry_number=number)
     if replaces is not None:
         _move(replaces, C.SUPERSEDED, superseded_at=utcnow())
+    profile = application.teacher.profile
+    assert profile is not None  # build_snapshot() refuses a teacher without one
     certificate = Certificate(
         registry_number=number, program_id=program.id, year=year, sequence=sequence,
         verification_code=code, application_id=application.id, status=C.ISSUED,
@@ -352,7 +354,7 @@ def issue_certificate(application: Application, actor: User | None, *,
         # the PDF comes in the second transaction (complete_pdf)
         pdf=b"", pdf_sha256="", pdf_size=0, is_signed=False,
         register_data=requirements.register_data(
-            application.teacher.profile,
+            profile,
             str(application.funding_source or "")),
         issued_at=utcnow(),
         issued_by_id=actor.id if actor is not None else None,
@@ -427,7 +429,7 @@ def complete_pdf(certificate: Certificate, images: dict[str, bytes] | None = Non
         return False
     values = {"pdf": pdf, "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
               "pdf_size": len(pdf), "is_signed": signed}
-    stored = db.session.execute(
+    stored = execute_dml(
         update(Certificate).where(Certificate.id == certificate.id, Certificate.pdf_size == 0)
         .values(**values).execution_options(synchronize_session=False)
     ).rowcount

@@ -50,7 +50,8 @@ def file_in_memory(view):
     def checked(*args, **kwargs):
         if request.method == "POST":
             request.max_content_length = filecheck.MAX_FILE_BYTES + FORM_OVERHEAD_BYTES
-            request._get_file_stream = _memory_stream
+            # Werkzeug's hook for where uploads go: a method to override, here on one request
+            request._get_file_stream = _memory_stream  # type: ignore[method-assign]
         try:
             return view(*args, **kwargs)
         except RequestEntityTooLarge:

@@ -105,4 +105,5 @@ def install() -> None:
     from wtforms.meta import DefaultMeta
 
     FlaskForm.Meta.get_translations = _get_translations
-    DefaultMeta.get_translations = _get_translations
+    # replacing WTForms' method is the point here
+    DefaultMeta.get_translations = _get_translations  # type: ignore[method-assign]

@@ -35,7 +35,7 @@ def _guarded(original):
             raise ValueError(FILE_REFUSED)
         return original(self, valuelist)
 
-    process_formdata.guarded = True
+    process_formdata.guarded = True  # type: ignore[attr-defined]  # a marker read by install()
     return process_formdata
 
 
@@ -54,6 +54,7 @@ def install() -> None:
     for cls in TEXT_READING:
         method = cls.__dict__.get("process_formdata")
         if method is not None and not getattr(method, "guarded", False):
-            cls.process_formdata = _guarded(method)
+            # patching WTForms' classes is the point here
+            cls.process_formdata = _guarded(method)  # type: ignore[method-assign]
     if fields.Field.post_validate is not _post_validate:
-        fields.Field.post_validate = _post_validate
+        fields.Field.post_validate = _post_validate  # type: ignore[method-assign]

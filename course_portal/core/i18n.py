@@ -19,7 +19,7 @@ def select_locale() -> str:
     if current_user and current_user.is_authenticated and current_user.locale in languages:
         return current_user.locale
     chosen = session.get("locale")
-    if chosen in languages:
+    if isinstance(chosen, str) and chosen in languages:
         return chosen
     return request.accept_languages.best_match(languages) or current_app.config[
         "BABEL_DEFAULT_LOCALE"
@@ -57,7 +57,7 @@ def translations():
     found = get_translations()
     babel = getattr(context.g, "_flask_babel", None) if context is not None else None
     locale = getattr(babel, "babel_locale", None)
-    if locale is not None:
+    if babel is not None and locale is not None:
         babel.portal_translations = (locale, found)
     return found
 

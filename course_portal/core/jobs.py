@@ -60,7 +60,8 @@ def worker_class():
                           self.pubsub_channel_name)
             self.pubsub = self.connection.pubsub()
             self.pubsub.subscribe(**{self.pubsub_channel_name: self.handle_payload})
-            self.pubsub_thread = self.pubsub.run_in_thread(
+            # rq declares pubsub_thread as None in Worker.__init__ and assigns it the same way
+            self.pubsub_thread = self.pubsub.run_in_thread(  # type: ignore[assignment]
                 sleep_time=LISTENER_WAKE_SECONDS, daemon=True,
                 exception_handler=self._pubsub_exception_handler)
 

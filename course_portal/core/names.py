@@ -13,11 +13,16 @@ _PART_LANG = {"zh": "zh-Hans", "latin": "en", "ru": "ru"}
 
 
 class NamedPerson(Protocol):
-    """What a name is made from: TeacherProfile has these."""
+    """What a name is made from: TeacherProfile has these (name_zh, name_latin as properties)."""
 
-    name_zh: str
-    name_latin: str
-    name_ru: str
+    @property
+    def name_zh(self) -> str: ...
+
+    @property
+    def name_latin(self) -> str: ...
+
+    @property
+    def name_ru(self) -> str: ...
 
 
 def _latin(profile: NamedPerson) -> str:

@@ -9,15 +9,17 @@ import ssl
 import threading
 from datetime import datetime, timedelta
 from email.message import EmailMessage
+from typing import cast
 from urllib.parse import urlsplit
 
-from flask import current_app, render_template
+from flask import Flask, current_app, render_template
 from flask_babel import force_locale
 from sqlalchemy import String, Text, or_, select, update
 from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Mapped, Session, mapped_column
+from werkzeug.local import LocalProxy
 
-from course_portal.db import Base, utcnow
+from course_portal.db import Base, execute_dml, utcnow
 from course_portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -98,7 +100,7 @@ def queue_email(to: str, template: str, locale: str = "en", kind: str = "", **co
     return message
 
 
-class _PatientVerdict:
+class _PatientVerdict(smtplib.SMTP):
     """An SMTP connection that waits `verdict_timeout` for the reply to the message's data.
 
     When the last dot of the message has left, the server may already have taken it: a
@@ -184,6 +186,7 @@ def _smtp_send(message: OutboxMessage) -> None:
     # the name the portal gives in EHLO: its own host, not socket.getfqdn(), which waits for a
     # reverse DNS lookup that a machine without a resolver answers only after seconds
     local = urlsplit(config["BASE_URL"]).hostname or "localhost"
+    smtp: _PatientVerdict
     if config["MAIL_USE_SSL"]:
         smtp = _SMTPSSL(local_hostname=local, timeout=timeout,
                         context=ssl.create_default_context())
@@ -235,7 +238,7 @@ def is_permanent_failure(exc: Exception) -> bool:
 
 def _claim(message_id: int, now: datetime) -> bool:
     """Take a message for this sender; False when another sender holds it or it is done."""
-    result = db.session.execute(
+    result = execute_dml(
         update(OutboxMessage)
         .where(
             OutboxMessage.id == message_id,
@@ -268,7 +271,7 @@ def send_pending(limit: int = 200) -> dict[str, int]:
         return counts
     if not current_app.config["MAIL_SERVER"]:
         for message_id in due:
-            message = db.session.get(OutboxMessage, message_id)
+            message = db.session.get_one(OutboxMessage, message_id)
             log.info("mail server not configured; kept message %s to %s: %r",
                      message.id, message.to_address, message.subject)
             if current_app.debug or current_app.config["ENV"] == "development":
@@ -279,7 +282,7 @@ def send_pending(limit: int = 200) -> dict[str, int]:
     for message_id in due:
         if not _claim(message_id, utcnow()):
             continue
-        message = db.session.get(OutboxMessage, message_id)
+        message = db.session.get_one(OutboxMessage, message_id)  # claimed just now: it exists
         db.session.refresh(message)
         try:
             _smtp_send(message)
@@ -340,7 +343,8 @@ def dispatch() -> None:
 
         enqueue("course_portal.core.outbox.send_pending")
     else:
-        app = current_app._get_current_object()
+        # current_app is typed as the Flask app it stands for, not as its LocalProxy
+        app = cast("LocalProxy[Flask]", current_app)._get_current_object()
         threading.Thread(target=_send_in_thread, args=(app,), daemon=True).start()
 
 

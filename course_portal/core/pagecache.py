@@ -89,11 +89,10 @@ def _bump_before_commit(session: Session) -> None:
 def _bump_statement(session: Session):
     """INSERT … ON CONFLICT DO UPDATE: works whether or not the row exists yet, on both
     databases, and never fails the transaction it rides in."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(CacheGeneration).values(id=1, value=1)
     return statement.on_conflict_do_update(
         index_elements=[CacheGeneration.id],

@@ -14,10 +14,12 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from typing import cast
 
 import click
-from flask import current_app
+from flask import Flask, current_app
 from flask.cli import AppGroup
+from werkzeug.local import LocalProxy
 
 from course_portal.core import clock, steps
 from course_portal.extensions import db
@@ -69,7 +71,8 @@ def start_thread(app) -> threading.Event | None:
 @steps_cli.command("scheduler")
 def scheduler_command() -> None:
     """Run the timed steps in this process until stopped (the production scheduler)."""
-    app = current_app._get_current_object()
+    # current_app is typed as the Flask app it stands for, not as its LocalProxy
+    app = cast("LocalProxy[Flask]", current_app)._get_current_object()
     click.echo(f"timed steps: looking every {app.config['STEPS_TICK_SECONDS']} s; Ctrl+C stops")
     stop = threading.Event()
     try:
@@ -89,7 +92,7 @@ def run_command(names: tuple[str, ...], force: bool) -> None:
     chosen = [steps.STEPS_BY_NAME[name] for name in names] if names else list(steps.STEPS)
     for step in chosen:
         if steps.run_step(step, force=force):
-            row = db.session.get(steps.TimedStep, step.name)
+            row = db.session.get_one(steps.TimedStep, step.name)  # run_step made the row
             click.echo(f"{step.name}: {row.last_error or row.last_result or 'done'}")
         else:
             click.echo(f"{step.name}: not due, or running elsewhere")

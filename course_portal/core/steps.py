@@ -24,7 +24,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.utils import import_string
 
 from course_portal.core import clock
-from course_portal.db import Base
+from course_portal.db import Base, execute_dml
 from course_portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -105,11 +105,10 @@ STEPS_BY_NAME = {step.name: step for step in STEPS}
 
 
 def _insert_if_missing(name: str) -> None:
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     db.session.execute(insert(TimedStep).values(name=name, last_error="", last_result="")
                        .on_conflict_do_nothing(index_elements=["name"]))
 
@@ -124,8 +123,8 @@ def claim(step: Step, now: datetime, force: bool = False) -> bool:
     if not force:
         query = query.where(or_(TimedStep.last_started_at.is_(None),
                                 TimedStep.last_started_at <= now - step.every))
-    result = db.session.execute(query.values(lease_until=now + LEASE, last_started_at=now)
-                                .execution_options(synchronize_session=False))
+    result = execute_dml(query.values(lease_until=now + LEASE, last_started_at=now)
+                         .execution_options(synchronize_session=False))
     db.session.commit()
     return result.rowcount == 1
 

@@ -13,7 +13,7 @@ from flask_babel import format_date, format_datetime, format_decimal, ngettext
 from flask_babel import gettext as _
 from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
-from wtforms.fields.choices import SelectChoice
+from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # 3.3's; stubs: 3.2
 
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.names import person_name

@@ -265,9 +265,9 @@ def summary(event: AuditEvent) -> list[tuple[str, str]]:
         lines.append((_("Status"), f"{_status(details['from'])} → {_status(details['to'])}"))
     if "old" in details or "new" in details:
         field = details.get("field")
-        old, new = (_value(VALUE_LABELS.get(details.get(k), details.get(k))) if field == "outcome"
-                    else _value(details.get(k)) for k in ("old", "new"))
-        lines.append((str(FIELD_LABELS.get(field, field or _("Value"))), f"{old} → {new}"))
+        old, new = (_value(VALUE_LABELS.get(str(details.get(k)), details.get(k)))
+                    if field == "outcome" else _value(details.get(k)) for k in ("old", "new"))
+        lines.append((str(FIELD_LABELS.get(str(field), field or _("Value"))), f"{old} → {new}"))
     kinds = document_labels()
     for key, value in details.items():
         if key in hidden or key in FIRST or value in ("", None, [], {}):
@@ -346,7 +346,7 @@ def csv_chunks(filters: AuditFilters, language: str, *, with_ip: bool = False):
         rows = list(db.session.scalars(stmt.limit(EXPORT_BATCH).offset(offset)))
         for event in rows:
             values = [
-                local_naive(event.occurred_at).strftime("%Y-%m-%d %H:%M:%S"),
+                f"{local_naive(event.occurred_at):%Y-%m-%d %H:%M:%S}",
                 person(event.actor, language),
                 action_label(event.action, labels),
                 event.action,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Response, render_template, request, stream_with_context, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -32,7 +34,7 @@ def _filter_form() -> AuditFilterForm:
 
 
 def _audit_url(filters: audit.AuditFilters, page: int = 1) -> str:
-    args = filters.query_args()
+    args: dict[str, Any] = filters.query_args()
     if page > 1:
         args["page"] = page
     return url_for("dashboard.audit", **args)
@@ -46,10 +48,11 @@ def audit_log():
     filters = form.to_filters()
     page = audit.audit_page(filters, form.page.data or 1)
     labels = audit.action_labels()
+    query: dict[str, Any] = filters.query_args()
     return render_template(
         "dashboard/audit.html", form=form, filters=filters, page=page,
         audit_url=lambda number: _audit_url(filters, number),
-        export_url=url_for("dashboard.audit_csv", **filters.query_args()),
+        export_url=url_for("dashboard.audit_csv", **query),
         action_label=lambda action: audit.action_label(action, labels),
         person=lambda user: audit.person(user, current_language()),
         summary=audit.summary, object_of=audit.object_of, teacher_url=audit.teacher_url,

@@ -104,7 +104,8 @@ def partner_report(partner: PartnerUniversity) -> Report:
         profile = application.teacher.profile
         ledger = ledgers[application.id]
         report.rows.append([
-            profile.name_zh, profile.name_latin, application.teacher.email,
+            profile.name_zh if profile else application.teacher.name,
+            profile.name_latin if profile else "", application.teacher.email,
             application.intake.program.code, application.intake.t("title"),
             str(status_name(application.status)), ledger.hours_credited, ledger.hours_total,
             numbers.get(application.id, ""),

@@ -88,6 +88,7 @@ def recount() -> dict[str, dict]:
     for teacher_id in teachers:
         key = db.session.scalar(select(func.coalesce(func.max(
             TeacherProfile.partner_university_id), 0)).where(TeacherProfile.user_id == teacher_id))
+        key = key or 0  # coalesce() gives 0 already; the column's type says int | None
         by_partner[key] = by_partner.get(key, 0) + 1
     return {"applications": applications, "teachers": teachers, "partners": by_partner}
 

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, abort, flash, redirect, render_template, 
 from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
+from werkzeug.wrappers import Response as BaseResponse
 
 from course_portal.accounts.models import Role
 from course_portal.catalog.models import Intake, PartnerUniversity
@@ -113,8 +114,9 @@ def intake(intake_id: int):
 # --- reports --------------------------------------------------------------------------------
 
 
-def _download(report: reports.Report, fmt: str, name: str, back: str) -> Response:
+def _download(report: reports.Report, fmt: str, name: str, back: str) -> BaseResponse:
     """The report as a CSV, XLSX or PDF attachment; back to its page (back) if a PDF fails."""
+    body: str | bytes
     if fmt == "csv":
         body = reports.report_csv(report)
     elif fmt == "xlsx":
@@ -198,7 +200,7 @@ def bulk_email():
     if form.validate_on_submit() and request.form.get("action") != "edit":
         recipients = services.recipients(form.to_filters(), form.statuses())
         if request.form.get("action") == "send" and recipients:
-            services.queue_bulk_email(recipients, form.subject.data, form.body.data)
+            services.queue_bulk_email(recipients, form.subject.data or "", form.body.data or "")
             record("email.bulk_sent", actor=current_user.id, count=len(recipients),
                    subject=form.subject.data, audience=form.audience.data,
                    filters=form.to_filters().queue_args())

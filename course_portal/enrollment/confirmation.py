@@ -30,7 +30,7 @@ from course_portal.core.clock import portal_today
 from course_portal.core.names import greeting_name
 from course_portal.core.outbox import queue_email
 from course_portal.core.timezones import user_zone_name
-from course_portal.db import utcnow
+from course_portal.db import execute_dml, utcnow
 from course_portal.enrollment import seats, services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication, TransitionRefused
 from course_portal.enrollment.mail import application_url, confirm_url
@@ -93,6 +93,7 @@ def confirm_problem(application: Application, today: date | None = None):
     """Why the seat cannot be confirmed now, in words; None when it can."""
     today = today or portal_today()
     if was_released(application):
+        assert application.confirm_by is not None  # was_released() checks it
         return _l("The seat was released because it was not confirmed by %(day)s.",
                   day=application.confirm_by.isoformat())
     if application.confirmed_at is not None and application.holds_seat:
@@ -121,7 +122,7 @@ def confirm(application: Application, actor: User) -> Application:
         raise EnrollmentError(problem)
     now = utcnow()
     # compare-and-set: a release or a second click meanwhile leaves nothing to confirm
-    result = db.session.execute(
+    result = execute_dml(
         update(Application)
         .where(Application.id == application.id, Application.status == S.APPROVED,
                Application.confirmed_at.is_(None), Application.confirm_by >= today)
@@ -134,6 +135,7 @@ def confirm(application: Application, actor: User) -> Application:
                                or _l("This application changed meanwhile. Reload the page."))
     for name, value in (("confirmed_at", now), ("updated_at", now)):
         attributes.set_committed_value(application, name, value)
+    assert application.confirm_by is not None  # confirm_problem() found none: it has a day
     audit.record("application.seat_confirmed", actor=actor, teacher=application.teacher_id,
                  target=application, confirm_by=application.confirm_by.isoformat())
     db.session.flush()
@@ -171,10 +173,12 @@ def extend(application: Application, actor: User, until: date | None, reason: st
         errors[None] = [_l("The teacher has already confirmed the seat.")]
     if errors:
         raise EnrollmentError(errors=errors)
+    # without errors both are days (the checks above)
+    assert until is not None and application.confirm_by is not None
 
     before = application.confirm_by
     now = utcnow()
-    result = db.session.execute(
+    result = execute_dml(
         update(Application)
         .where(Application.id == application.id, Application.status == S.APPROVED,
                Application.confirmed_at.is_(None), Application.confirm_by == before)
@@ -235,6 +239,7 @@ def release(application: Application, today: date) -> bool:
     if still_due is None:
         return False
     db.session.refresh(application)
+    assert application.confirm_by is not None  # still_due: it has a day, and it has passed
     day = application.confirm_by.isoformat()
     services.transition(application, S.WITHDRAWN, actor=None,
                         reason=RELEASE_REASON.format(day=day))

@@ -79,6 +79,7 @@ def review_extend_confirmation(application_id: int):
             _put_errors(form, error)
         else:
             db.session.commit()
+            assert application.confirm_by is not None  # extend() set it
             flash(_("The teacher now has until %(day)s to confirm the seat; they are told by "
                     "email.", day=application.confirm_by.isoformat()), "success")
             return redirect(url_for("enrollment.review_application",

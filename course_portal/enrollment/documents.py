@@ -37,7 +37,7 @@ from sqlalchemy.orm import Session
 from course_portal.accounts.models import User
 from course_portal.core import audit
 from course_portal.core.storage import private_folder
-from course_portal.db import utcnow
+from course_portal.db import execute_dml, utcnow
 from course_portal.enrollment.errors import DocumentRefused, EnrollmentError
 from course_portal.enrollment.models import Application, ApplicationStatus, Document, DocumentKind
 from course_portal.extensions import db
@@ -243,7 +243,7 @@ def quota_used(teacher_id: int, except_document_id: int | None = None) -> int:
     )
     if except_document_id is not None:
         query = query.where(Document.id != except_document_id)
-    return int(db.session.scalar(query))
+    return int(db.session.execute(query).scalar_one())
 
 
 def _size(size: int) -> str:
@@ -465,7 +465,7 @@ def delete_stored(document_id: int, application_id: int, stored_name: str) -> bo
     is gone already (another runner deleted it) or holds another file now (replaced). If the
     transaction rolls back, the row comes back and the file was never touched.
     """
-    result = db.session.execute(
+    result = execute_dml(
         delete(Document).where(Document.id == document_id, Document.stored_name == stored_name)
     )
     if result.rowcount != 1:

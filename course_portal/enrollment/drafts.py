@@ -21,7 +21,7 @@ from course_portal.catalog.models import Intake
 from course_portal.core.clock import portal_today
 from course_portal.core.i18n import current_language
 from course_portal.core.text import normalize_multiline, normalize_text
-from course_portal.db import utcnow
+from course_portal.db import execute_dml, utcnow
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
 from course_portal.enrollment.models import (
     Application,
@@ -71,15 +71,14 @@ def _insert_draft(teacher: User, intake: Intake) -> bool:
 
     INSERT ... ON CONFLICT DO NOTHING: a double click cannot end in a unique-constraint error.
     """
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    elif dialect == "sqlite":
-        from sqlalchemy.dialects.sqlite import insert
-    else:  # another database: the unique constraint still holds
+    if dialect not in ("postgresql", "sqlite"):  # another database: the unique constraint holds
         db.session.add(Application(teacher_id=teacher.id, intake_id=intake.id))
         db.session.flush()
         return True
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     now = utcnow()
     inserted_id = db.session.scalar(
         insert(Application)
@@ -111,6 +110,8 @@ def save_draft(teacher: User, intake: Intake, **fields) -> Application:
             raise EnrollmentError(_window_message(intake))
         inserted = _insert_draft(teacher, intake)
         application = _application_of(teacher, intake)
+        # inserted now, or by the request that won the insert (ON CONFLICT waits for it)
+        assert application is not None
         if inserted:
             db.session.add(ApplicationEvent(application=application, actor_id=teacher.id,
                                             from_status=None, to_status=S.DRAFT))
@@ -126,7 +127,7 @@ def save_draft(teacher: User, intake: Intake, **fields) -> Application:
     values["updated_at"] = utcnow()
     # compare-and-set: the session's copy may be older than a submission from another tab,
     # and a plain UPDATE by id would overwrite what was submitted
-    result = db.session.execute(
+    result = execute_dml(
         update(Application)
         .where(Application.id == application.id, Application.status == S.DRAFT)
         .values(**values)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from math import ceil
-from typing import NamedTuple
+from typing import Generic, NamedTuple, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, or_, select
@@ -251,11 +251,14 @@ class QueueRow(NamedTuple):
     documents: int
 
 
-@dataclass
-class QueuePage:
-    """One page of the queue and where it sits among the others."""
+RowT = TypeVar("RowT")
 
-    rows: list[QueueRow]
+
+@dataclass
+class QueuePage(Generic[RowT]):
+    """One page of the queue (or of another paged list) and where it sits among the others."""
+
+    rows: list[RowT]
     total: int
     page: int
     per_page: int
@@ -288,7 +291,7 @@ class QueuePage:
 
 def queue_page(
     filters: QueueFilters, page: int = 1, per_page: int = PER_PAGE, language: str = "en"
-) -> QueuePage:
+) -> QueuePage[QueueRow]:
     """One page of the filtered, sorted queue; a page past the end shows the last one."""
     total = db.session.scalar(
         filtered(select(func.count(Application.id)), filters, joined=False)) or 0

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import (
     DateField,
+    Field,
     Form,
     HiddenField,
     IntegerField,
@@ -150,6 +152,9 @@ def reason_field():
 
 class DecisionButtons:
     """The three decision buttons; decision() says which one was pressed."""
+
+    #: the fields of the form this is mixed into
+    _fields: Mapping[str, Field]
 
     def decision(self) -> str:
         """The status the pressed button asks for, or "" when none was pressed."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import (
     Response,
@@ -81,7 +82,7 @@ def _filter_form(choices: queue.FilterChoices) -> QueueFilterForm:
 
 def _queue_url(filters: queue.QueueFilters, page: int = 1) -> str:
     """The queue with these filters, on that page."""
-    args = filters.query_args()
+    args: dict[str, Any] = filters.query_args()
     if page > 1:
         args["page"] = page
     return url_for("enrollment.review_queue", **args)

@@ -16,6 +16,7 @@ from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 
 from course_portal.catalog.models import Intake
+from course_portal.db import execute_dml
 from course_portal.enrollment.errors import NoSeatLeft
 from course_portal.enrollment.models import Application, IntakeQuota
 from course_portal.extensions import db
@@ -43,7 +44,7 @@ def quota_for(intake_id: int, partner_id: int | None) -> IntakeQuota | None:
 def _bump_intake(intake_id: int, delta: int) -> bool:
     """Add delta (+1 or -1) to the intake's seats_taken if it stays in range; True if done."""
     guard = Intake.seats_taken < Intake.capacity if delta > 0 else Intake.seats_taken > 0
-    result = db.session.execute(
+    result = execute_dml(
         update(Intake)
         .where(Intake.id == intake_id, guard)
         .values(seats_taken=Intake.seats_taken + delta)
@@ -57,7 +58,7 @@ def _bump_quota(intake_id: int, partner_id: int | None, delta: int) -> bool:
     if partner_id is None:
         return False
     guard = IntakeQuota.seats_taken < IntakeQuota.seats if delta > 0 else IntakeQuota.seats_taken > 0
-    result = db.session.execute(
+    result = execute_dml(
         update(IntakeQuota)
         .where(
             IntakeQuota.intake_id == intake_id,

@@ -19,7 +19,7 @@ from course_portal.accounts.models import Role, TeacherProfile, User
 from course_portal.catalog.models import Intake
 from course_portal.core import audit
 from course_portal.core.clock import portal_today
-from course_portal.db import utcnow
+from course_portal.db import execute_dml, utcnow
 from course_portal.enrollment import seats
 from course_portal.enrollment.drafts import (  # noqa: F401 (API: the teacher's draft)
     DRAFT_FIELDS,
@@ -188,7 +188,7 @@ def transition(
         # the last day to confirm the seat, when the intake asks for it (else None)
         values.update(confirm_by=deadline_for(application.intake), confirmed_at=None)
     # compare-and-set: of two coordinators deciding the same application, one wins
-    result = db.session.execute(
+    result = execute_dml(
         update(Application)
         .where(Application.id == application.id, Application.status == from_status)
         .values(**values)
@@ -327,7 +327,7 @@ def bulk_decide(
     try:
         decision = ApplicationStatus(decision)
     except ValueError:
-        decision = None
+        pass  # not a status at all, so not one of DECISIONS either
     if decision not in DECISIONS:
         raise EnrollmentError(_l("Choose approve, waiting list or reject."), field="decision")
     if decision == S.REJECTED and not (reason or "").strip():

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 from flask import (
     Blueprint,
@@ -260,7 +261,8 @@ def _review_url(application: Application) -> str | None:
         return None
     for argument in ("application_id", "id"):
         try:
-            return url_for(REVIEW_ENDPOINT, **{argument: application.id})
+            values: dict[str, Any] = {argument: application.id}
+            return url_for(REVIEW_ENDPOINT, **values)
         except BuildError:
             continue
     return None

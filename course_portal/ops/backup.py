@@ -84,7 +84,8 @@ def table_counts() -> dict[str, int]:
     with db.engine.connect() as conn:
         for table in db.metadata.sorted_tables:
             if table.name in existing:
-                counts[table.name] = conn.scalar(select(func.count()).select_from(table))
+                counts[table.name] = conn.execute(
+                    select(func.count()).select_from(table)).scalar_one()
     return counts
 
 
@@ -256,6 +257,7 @@ def read_archive(archive: Path, into: Path) -> dict:
             if not info.isfile():
                 raise BackupError(f"the archive has something other than a file: {info.name!r}")
             data = tar.extractfile(info)
+            assert data is not None  # a file: checked just above
             if str(path) == MANIFEST:
                 manifest = json.loads(data.read().decode())
                 continue

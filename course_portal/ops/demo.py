@@ -6,6 +6,7 @@ import calendar
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 from flask import current_app
 from sqlalchemy import select
@@ -195,7 +196,7 @@ PROGRAMS = [
     },
 ]
 
-STAFF = [
+STAFF: list[dict[str, Any]] = [
     {"email": "admin@example.com", "role": Role.ADMIN, "display_name": "Иван Петров",
      "locale": "en"},
     {"email": "coordinator@example.com", "role": Role.COORDINATOR,
@@ -208,7 +209,7 @@ LIAISONS = [
      "display_name": "赵敏", "locale": "zh"},
 ]
 
-TEACHERS = [
+TEACHERS: list[dict[str, Any]] = [
     {
         "email": "wang.fang@example.com",
         "locale": "zh",

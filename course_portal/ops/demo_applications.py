@@ -143,6 +143,7 @@ def can_apply(teacher: User | None) -> bool:
 
 
 def demo_documents(teacher: User) -> list[tuple[DocumentKind, str, bytes]]:
+    assert teacher.profile is not None  # only teachers who can apply get documents
     stem = teacher.profile.name_latin.lower().replace(" ", "-")
     return [
         (DocumentKind.DIPLOMA, f"{stem}-diploma.pdf", DEMO_PDF),
@@ -185,12 +186,12 @@ def load_demo_applications(summary: DemoSummary) -> None:
         select(User).where(User.email.in_([spec.email for spec in APPLICATIONS])))}
     applied = set(db.session.scalars(
         select(Application.teacher_id).where(Application.intake_id == intake.id)))
-    missing = []
+    missing: list[tuple[DemoApplication, User]] = []
     for spec in APPLICATIONS:
         teacher = teachers.get(spec.email)
         if teacher is not None and teacher.id in applied:
             present["applications"] += 1
-        elif can_apply(teacher):
+        elif teacher is not None and can_apply(teacher):
             missing.append((spec, teacher))
         else:
             notes.append(f"demo application of {spec.email} not created: the account is "

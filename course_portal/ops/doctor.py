@@ -89,7 +89,7 @@ def check_database() -> Check:
         db.session.execute(text("SELECT 1"))
     except SQLAlchemyError as exc:
         db.session.rollback()
-        reason = str(exc.orig if getattr(exc, "orig", None) else exc).strip().splitlines()[0]
+        reason = str(getattr(exc, "orig", None) or exc).strip().splitlines()[0]
         return Check(
             "database",
             FAIL,
@@ -176,9 +176,9 @@ def check_cjk_font(lister: FontLister | None = None) -> Check:
     if families is None:
         return Check("cjk font", FAIL, "fc-list not found: fontconfig is not installed",
                      "apt-get install fontconfig fonts-noto-cjk")
-    names = {line.split(",")[0].strip() for line in families.splitlines() if line.strip()}
+    found = {line.split(",")[0].strip() for line in families.splitlines() if line.strip()}
     # Simplified Chinese families first: they are the ones the certificates use
-    names = sorted(names, key=lambda name: (" SC" not in name and "Hei" not in name, name))
+    names = sorted(found, key=lambda name: (" SC" not in name and "Hei" not in name, name))
     if not names:
         return Check(
             "cjk font",

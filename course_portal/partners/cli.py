@@ -29,6 +29,7 @@ def add_liaison_command(email: str, partner_id: int, display_name: str, locale: 
         with force_locale("en"):
             raise click.ClickException(error.text()) from error
     db.session.commit()
+    assert user.partner_university is not None  # add_liaison() gave the liaison one
     with force_locale("en"):
         partner = user.partner_university.t("name")
     click.echo(f"added partner liaison {user.email} for {partner}; "

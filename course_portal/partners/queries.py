@@ -236,7 +236,7 @@ def _teachers_stmt(partner_id: int, filters: PartnerFilters) -> Select:
 
 
 def teachers_page(partner_id: int, filters: PartnerFilters, page: int = 1,
-                  per_page: int = PER_PAGE) -> QueuePage:
+                  per_page: int = PER_PAGE) -> QueuePage[TeacherRow]:
     """One page of the university's teachers; a page past the end shows the last one."""
     total = db.session.scalar(
         filtered_teachers(select(func.count(User.id)), partner_id, filters)) or 0

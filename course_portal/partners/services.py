@@ -114,7 +114,8 @@ def partners_with_liaisons() -> list[tuple[PartnerUniversity, list[User]]]:
     for user in db.session.scalars(
         select(User).where(User.role == Role.PARTNER_LIAISON).order_by(User.email)
     ):
-        liaisons.setdefault(user.partner_university_id, []).append(user)
+        if user.partner_university_id is not None:  # a liaison's is required (a CHECK)
+            liaisons.setdefault(user.partner_university_id, []).append(user)
     return [(partner, liaisons.get(partner.id, [])) for partner in partners]
 
 
@@ -134,6 +135,8 @@ def teachers_report(partner: PartnerUniversity, rows: list[TeacherRow],
     )
     for row in rows:
         profile = row.teacher.profile
+        if profile is None:  # an erased teacher's: the list holds none, by its join
+            continue
         person = [names.display_name(profile, language, both=False), profile.name_zh,
                   " ".join(profile.name_latin.split()), row.teacher.email, profile.department]
         if not row.applications:

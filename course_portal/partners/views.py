@@ -3,6 +3,8 @@ and the coordinators' page that adds and disables liaisons."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -67,7 +69,8 @@ def home():
     page = queries.teachers_page(partner.id, filters, page=form.page.data or 1)
 
     def page_url(number: int) -> str:
-        return url_for("partners.home", page=number, **filters.query_args())
+        args: dict[str, Any] = filters.query_args()
+        return url_for("partners.home", page=number, **args)
 
     return render_template("partners/home.html", partner=partner, form=form, filters=filters,
                            page=page, page_url=page_url)
@@ -125,8 +128,8 @@ def manage():
     if form.validate_on_submit():
         try:
             liaison = services.add_liaison(
-                partner_id=form.partner.data, email=form.email.data,
-                display_name=form.display_name.data, locale=form.locale.data,
+                partner_id=form.partner.data, email=form.email.data or "",
+                display_name=form.display_name.data or "", locale=form.locale.data,
                 actor=current_user._get_current_object(),
             )
         except services.PartnerError as error:

@@ -153,7 +153,7 @@ def erase_due() -> str:
         ErasureRequest.status == ErasureStatus.REQUESTED, ErasureRequest.proceeds_at <= now)))
     done = failed = 0
     for request_id in ids:
-        request = db.session.get(ErasureRequest, request_id)
+        request = db.session.get_one(ErasureRequest, request_id)
         db.session.refresh(request, with_for_update=True)
         if request.status is not ErasureStatus.REQUESTED:
             db.session.rollback()
@@ -215,7 +215,7 @@ def _redact_column(model, column, pattern, *conditions) -> None:
 
 def erase(request: ErasureRequest) -> None:
     """Erase the teacher's data as the module's docstring says; the caller commits."""
-    user = db.session.get(User, request.user_id)
+    user = db.session.get_one(User, request.user_id)  # the request's foreign key
     strings = personal_strings(user)
     pattern = _pattern(strings)
     old_email, old_locale = user.email, user.locale
@@ -268,8 +268,9 @@ def erase(request: ErasureRequest) -> None:
         _redact_column(IssueBatch, "problems", pattern)
     _redact_column(AuditEvent, "details", pattern,
                    or_(AuditEvent.teacher_id == user.id, AuditEvent.actor_id == user.id))
-    for event in db.session.scalars(select(AuditEvent).where(AuditEvent.actor_id == user.id)):
-        event.ip = ""
+    for audit_event in db.session.scalars(
+            select(AuditEvent).where(AuditEvent.actor_id == user.id)):
+        audit_event.ip = ""
 
     db.session.execute(delete(AccountToken).where(AccountToken.user_id == user.id))
     db.session.execute(delete(RecoveryCode).where(RecoveryCode.user_id == user.id))

@@ -47,6 +47,7 @@ from course_portal.core.audit import AuditEvent
 from course_portal.core.jobs import enqueue
 from course_portal.core.outbox import OutboxMessage, queue_email
 from course_portal.core.storage import private_folder
+from course_portal.db import execute_dml
 from course_portal.enrollment import documents
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db
@@ -181,7 +182,7 @@ def _set_progress(export_id: int, progress: int) -> None:
 
 
 def _claim(export_id: int) -> bool:
-    claimed = db.session.execute(
+    claimed = execute_dml(
         update(DataExport)
         .where(DataExport.id == export_id, DataExport.status == ExportStatus.PENDING)
         .values(status=ExportStatus.BUILDING, progress=0)
@@ -307,7 +308,8 @@ def _by_application(model, ids: list[int]) -> dict[int, list]:
 
 def _certificate_pdf(certificate_id: int):
     def read() -> bytes:
-        return db.session.scalar(select(Certificate.pdf).where(Certificate.id == certificate_id))
+        return db.session.execute(
+            select(Certificate.pdf).where(Certificate.id == certificate_id)).scalar_one()
     return read
 
 
@@ -323,7 +325,7 @@ def build_export(export_id: int) -> str:
     """The job: build the ZIP of one copy, recording progress; idempotent (claims the row)."""
     if not _claim(export_id):
         return "taken"
-    export = db.session.get(DataExport, export_id)
+    export = db.session.get_one(DataExport, export_id)  # claimed just now: it exists
     folder = export_folder()
     folder.mkdir(parents=True, exist_ok=True)
     name = f"{secrets.token_hex(16)}.zip"
@@ -351,7 +353,7 @@ def build_export(export_id: int) -> str:
         db.session.commit()
         return "failed"
     now = clock.now()
-    export = db.session.get(DataExport, export_id)
+    export = db.session.get_one(DataExport, export_id)
     export.status = ExportStatus.READY
     export.progress = 100
     export.file_name = name
@@ -376,7 +378,7 @@ def purge_expired() -> str:
                                  DataExport.expires_at <= now)))
     for export in expired:
         path = path_of(export)
-        changed = db.session.execute(
+        changed = execute_dml(
             update(DataExport).where(DataExport.id == export.id,
                                      DataExport.status == ExportStatus.READY)
             .values(status=ExportStatus.EXPIRED, file_name="")).rowcount

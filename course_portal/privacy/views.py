@@ -100,7 +100,7 @@ def teacher(user_id: int):
     form = forms.StaffExportForm()
     actor = current_user._get_current_object()
     if form.validate_on_submit():
-        export = _start(teacher, actor, reason=form.reason.data.strip())
+        export = _start(teacher, actor, reason=(form.reason.data or "").strip())
         flash(_("The copy is being made; only you can download it."), "info")
         return redirect(url_for("privacy.export_status", export_id=export.id))
     return render_template(
@@ -121,9 +121,9 @@ def erasure_page():
     waiting = erasure.pending_request(user.id)
     if waiting is None and form.validate_on_submit():
         try:
-            erasure.request_erasure(user, password=form.password.data)
+            erasure.request_erasure(user, password=form.password.data or "")
         except erasure.ErasureRefused as refused:
-            form.password.errors.append(refused.message)
+            form.password.errors = [*form.password.errors, refused.message]
         else:
             db.session.commit()
             flash(_("Your request is received. A coordinator will confirm it; you can cancel "

@@ -232,7 +232,8 @@ def check(roster: Roster, text: str, actor: User | None) -> ImportPreview:
         outcome = save_grid(roster, preview.cells, actor, source="csv", dry_run=True)
     except ProgressError as error:
         for key, messages in error.errors.items():
-            report, column = origin.get(key, (None, ""))
+            found = origin.get(key) if key else None
+            report, column = found if found is not None else (None, "")
             for message in messages:
                 if report is None:
                     preview.problems.append(message)

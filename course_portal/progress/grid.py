@@ -90,7 +90,7 @@ class Roster:
     #: the newest history row of the intake when loaded: a save from an older page is noticed
     stamp: str = "0"
     #: where these applications sit among all of the intake's, when the roster is one page
-    paging: QueuePage | None = None
+    paging: QueuePage[Application] | None = None
 
     @property
     def modules(self):
@@ -316,7 +316,7 @@ def _write(data: IntakeData, result_values, final_values, actor, source,
     actor_id = actor.id if actor is not None else None
     outcome = GridOutcome()
     inserts, updates, changes = [], [], []
-    touched = []
+    touched: list[ModuleResult | FinalAssessment] = []
 
     def audit(application_id, module_id, name, old, new):
         changes.append({
@@ -350,13 +350,13 @@ def _write(data: IntakeData, result_values, final_values, actor, source,
 
     final_inserts, final_updates = [], []
     for application_id, (result, score) in final_values.items():
-        row = data.finals.get(application_id)
-        if row is None and result == Outcome.PENDING and score is None:
+        final = data.finals.get(application_id)
+        if final is None and result == Outcome.PENDING and score is None:
             continue
-        if row is not None and row.outcome == result and row.score == score:
+        if final is not None and final.outcome == result and final.score == score:
             continue
-        old_result = row.outcome.value if row else Outcome.PENDING.value
-        old_score = "" if row is None or row.score is None else str(row.score)
+        old_result = final.outcome.value if final else Outcome.PENDING.value
+        old_score = "" if final is None or final.score is None else str(final.score)
         new_score = "" if score is None else str(score)
         if old_score != new_score:
             audit(application_id, None, "score", old_score, new_score)
@@ -364,11 +364,11 @@ def _write(data: IntakeData, result_values, final_values, actor, source,
             audit(application_id, None, "outcome", old_result, result.value)
         values = {"outcome": result, "score": score, "updated_at": now,
                   "updated_by_id": actor_id}
-        if row is None:
+        if final is None:
             final_inserts.append({"application_id": application_id, **values})
         else:
-            final_updates.append({"id": row.id, **values})
-            touched.append(row)
+            final_updates.append({"id": final.id, **values})
+            touched.append(final)
 
     outcome.changes = changes
     if dry_run:
@@ -385,8 +385,8 @@ def _write(data: IntakeData, result_values, final_values, actor, source,
         db.session.execute(insert(ResultChange), changes)
         record_many([_audit_event(change, actor, teachers, data) for change in changes])
     # bulk statements bypass the identity map: reload these rows when they are next read
-    for row in touched:
-        db.session.expire(row)
+    for touched_row in touched:
+        db.session.expire(touched_row)
     db.session.flush()
     return outcome
 

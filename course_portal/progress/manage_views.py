@@ -214,7 +214,8 @@ def roster_import_confirm(intake_id: int):
         return redirect(url_for("progress.roster_import", intake_id=intake.id))
     current = grid.load_roster(intake)
     try:
-        outcome = csv_import.import_csv(current, form.content.data, _actor(), form.stamp.data)
+        outcome = csv_import.import_csv(current, form.content.data or "", _actor(),
+                                        form.stamp.data)
         db.session.commit()
     except (ProgressError, IntegrityError) as error:
         db.session.rollback()
@@ -273,7 +274,7 @@ def schedule(intake_id: int):
     by_id = {m.id: m for m in modules}
     if form.validate_on_submit():
         given = {entry.form.module_id.data: (entry.form.starts_on.data, entry.form.ends_on.data)
-                 for entry in form.modules}
+                 for entry in form.modules if entry.form.module_id.data is not None}
         try:
             records.save_schedule(intake, given, _actor())
         except ProgressError as error:

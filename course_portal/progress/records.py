@@ -39,7 +39,7 @@ def _check_actor(actor: User | None) -> None:
 def save_rules(
     program: Program,
     actor: User | None,
-    min_attendance_percent: int,
+    min_attendance_percent: int | None,
     final_kind: AssessmentKind | str,
     max_score: int | None = None,
     pass_mark: int | None = None,
@@ -64,6 +64,7 @@ def save_rules(
         pass_mark = None
     if errors:
         raise ProgressError(errors=errors)
+    assert min_attendance_percent is not None  # an error otherwise
     rules = db.session.scalar(select(ProgramRules).where(ProgramRules.program_id == program.id))
     if rules is None:
         rules = ProgramRules(program_id=program.id)
@@ -108,9 +109,11 @@ def save_schedule(
         name = f"modules.{module_id}"
         if (starts_on is None) != (ends_on is None):
             errors[name] = [_l("Give both dates, or neither.")]
-        elif starts_on is not None and ends_on < starts_on:
+        elif starts_on is None or ends_on is None:
+            continue  # neither: the module has no dates
+        elif ends_on < starts_on:
             errors[name] = [_l("The module cannot end before it starts.")]
-        elif starts_on is not None and (starts_on < intake.starts_on or ends_on > intake.ends_on):
+        elif starts_on < intake.starts_on or ends_on > intake.ends_on:
             errors[name] = [_l("Keep the dates within the intake's, %(starts)s to %(ends)s.",
                                starts=intake.starts_on.isoformat(),
                                ends=intake.ends_on.isoformat())]
@@ -120,7 +123,7 @@ def save_schedule(
         if module_id not in modules:
             continue
         row = existing.get(module_id)
-        if starts_on is None:
+        if starts_on is None or ends_on is None:  # both or neither (checked above)
             if row is not None:
                 db.session.delete(row)
                 del existing[module_id]

@@ -258,7 +258,7 @@ class IntakeData:
     def ledger(self, application_id: int) -> Ledger:
         """The ledger of one of the loaded applications."""
         final = self.finals.get(application_id)
-        results = {}
+        results: dict[int, tuple[int, Outcome | str]] = {}
         for module in self.modules:
             row = self.results.get((application_id, module.id))
             if row is not None:
@@ -286,10 +286,10 @@ def load_intake_data(intake: Intake, application_ids: Iterable[int]) -> IntakeDa
             select(ModuleResult).where(ModuleResult.application_id.in_(ids))
         ):
             results[(row.application_id, row.module_id)] = row
-        for row in db.session.scalars(
+        for assessment in db.session.scalars(
             select(FinalAssessment).where(FinalAssessment.application_id.in_(ids))
         ):
-            finals[row.application_id] = row
+            finals[assessment.application_id] = assessment
     return IntakeData(
         intake=intake,
         modules=modules,

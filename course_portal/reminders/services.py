@@ -60,11 +60,10 @@ def awake(user: User, now: datetime) -> bool:
 
 def _claim(kind: str, user: User, key: str) -> bool:
     """Record that the reminder leaves now; False when it left before (or leaves elsewhere)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
     dialect = db.session.get_bind().dialect.name
-    if dialect == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     # RETURNING, not rowcount: psycopg reports no row count for a skipped ON CONFLICT
     inserted = db.session.scalar(
         insert(SentReminder).values(kind=kind, recipient_id=user.id, key=key, sent_at=clock.now())
@@ -156,7 +155,7 @@ def module_reminders(today: date, now: datetime) -> int:
                  selectinload(ModuleSchedule.intake).selectinload(Intake.program))))
     if not schedules:
         return 0
-    by_intake = {s.intake_id: [] for s in schedules}
+    by_intake: dict[int, list[ModuleSchedule]] = {s.intake_id: [] for s in schedules}
     for schedule in schedules:
         by_intake[schedule.intake_id].append(schedule)
     enrolled = db.session.scalars(
@@ -252,6 +251,7 @@ def confirm_reminders(today: date, now: datetime) -> int:
         teacher = application.teacher
         if not (teacher.is_enabled and awake(teacher, now)):
             continue
+        assert application.confirm_by is not None  # the query asks for one
         sent += _remind("confirm_seat", teacher,
                         f"application:{application.id}:{application.confirm_by.isoformat()}",
                         "reminder_confirm", program_title=_title(application.intake, teacher),
