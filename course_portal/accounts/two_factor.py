@@ -132,11 +132,6 @@ def recovery_codes_left(user: User) -> int:
 # --- enrolling --------------------------------------------------------------------------
 
 
-def needs_setup(user: User) -> bool:
-    """True for a staff member who must set up two-step sign-in before anything else."""
-    return user.needs_two_factor and not user.has_two_factor
-
-
 def begin_enrollment(user: User) -> str:
     """The secret being enrolled: kept until confirmed, so a reload shows the same QR code."""
     if user.has_two_factor:

@@ -166,11 +166,10 @@ def _token_problem(error: services.TokenError, kind: str):
 
 def _home(user) -> str:
     """Where a sign-in lands without a next page: coordinators and admins on the dashboard,
-    partner liaisons on their partner pages (when that feature is installed), others on the
-    catalog."""
+    partner liaisons on their partner pages, others on the catalog."""
     if user.is_staff:
         return url_for("dashboard.index")
-    if user.role == Role.PARTNER_LIAISON and "partners.home" in current_app.view_functions:
+    if user.role == Role.PARTNER_LIAISON:
         return url_for("partners.home")
     return url_for("catalog.index")
 

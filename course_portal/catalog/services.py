@@ -104,11 +104,6 @@ def upcoming_intakes(program: Program, today: date) -> list[Intake]:
     )
 
 
-def open_intakes(program: Program, today: date) -> list[Intake]:
-    """Intakes whose application window includes today."""
-    return [i for i in program.intakes if i.is_accepting_on(today)]
-
-
 # --- management: programs and modules (intakes and quotas: intakes.py) -------------------
 #
 # Each function takes plain values and the acting user, applies the rules, changes rows and

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from flask import (
     Blueprint,
@@ -20,7 +19,6 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.orm import selectinload
-from werkzeug.routing import BuildError
 
 from course_portal.accounts import consent
 from course_portal.accounts import services as account_services
@@ -46,8 +44,6 @@ bp = Blueprint("enrollment", __name__)
 log = logging.getLogger(__name__)
 
 S = ApplicationStatus
-#: the coordinators' page of an application, when the review pages provide it
-REVIEW_ENDPOINT = "enrollment.review_application"
 #: statuses whose history row shows its reason to the teacher (a withdrawal has one only when
 #: the portal released a seat that was not confirmed in time)
 REASON_SHOWN = frozenset({S.REJECTED, S.WAITLISTED, S.WITHDRAWN})
@@ -255,17 +251,9 @@ def my_applications():
     return render_template("enrollment/my_applications.html", applications=applications)
 
 
-def _review_url(application: Application) -> str | None:
-    """The coordinators' page of the application, when the review pages are there."""
-    if REVIEW_ENDPOINT not in current_app.view_functions:
-        return None
-    for argument in ("application_id", "id"):
-        try:
-            values: dict[str, Any] = {argument: application.id}
-            return url_for(REVIEW_ENDPOINT, **values)
-        except BuildError:
-            continue
-    return None
+def _review_url(application: Application) -> str:
+    """The coordinators' page of the application."""
+    return url_for("enrollment.review_application", application_id=application.id)
 
 
 @bp.get("/applications/<int:application_id>")
