@@ -24,8 +24,8 @@ from course_portal.core.audit import ACTION_GROUPS, AuditEvent
 from course_portal.core.names import display_name
 from course_portal.core.spreadsheets import CsvWriter
 from course_portal.core.timezones import local_naive, reader_zone_name
-from course_portal.enrollment.forms import document_labels
-from course_portal.enrollment.queue import QueuePage, _term_matches, search_terms, status_name
+from course_portal.enrollment.labels import document_labels, status_name
+from course_portal.enrollment.queue import QueuePage, _term_matches, search_terms
 from course_portal.extensions import db
 
 PER_PAGE = 50

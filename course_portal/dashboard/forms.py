@@ -13,8 +13,8 @@ from course_portal.core.text import SafeText, normalize_multiline, normalize_tex
 from course_portal.core.web import options_of
 from course_portal.core.widgets import QuickSelect
 from course_portal.dashboard.services import DashboardFilters
+from course_portal.enrollment.labels import STATUS_NAMES
 from course_portal.enrollment.models import ApplicationStatus
-from course_portal.enrollment.queue import STATUS_NAMES
 from course_portal.enrollment.review_forms import funding_filter_choices
 
 S = ApplicationStatus

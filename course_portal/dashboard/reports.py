@@ -13,8 +13,9 @@ from course_portal.accounts.models import TeacherProfile, User
 from course_portal.catalog.models import Intake, PartnerUniversity, Program
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.core import spreadsheets
+from course_portal.enrollment.labels import status_name
 from course_portal.enrollment.models import Application
-from course_portal.enrollment.queue import REVIEWABLE, status_name
+from course_portal.enrollment.queue import REVIEWABLE
 from course_portal.extensions import db
 from course_portal.progress import services as progress
 

@@ -22,8 +22,9 @@ from course_portal.dashboard import reports, services
 from course_portal.dashboard.charts import bar_chart
 from course_portal.dashboard.forms import BulkEmailForm, DashboardFilterForm
 from course_portal.dashboard.services import Bar
+from course_portal.enrollment.labels import FUNDING_NAMES, status_name
 from course_portal.enrollment.models import FundingSource
-from course_portal.enrollment.queue import FUNDING_NAMES, REVIEWABLE, filter_choices, status_name
+from course_portal.enrollment.queue import REVIEWABLE, filter_choices
 from course_portal.enrollment.review_forms import fill_filter_choices
 from course_portal.extensions import db
 

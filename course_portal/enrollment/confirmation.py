@@ -31,7 +31,7 @@ from course_portal.core.names import greeting_name
 from course_portal.core.outbox import queue_email
 from course_portal.core.timezones import user_zone_name
 from course_portal.db import execute_dml, utcnow
-from course_portal.enrollment import seats, services
+from course_portal.enrollment import labels, seats, services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication, TransitionRefused
 from course_portal.enrollment.mail import application_url, confirm_url
 from course_portal.enrollment.models import Application, ApplicationStatus
@@ -100,7 +100,7 @@ def confirm_problem(application: Application, today: date | None = None):
         return _l("You have already confirmed this seat.")
     if application.status != S.APPROVED:
         return _l("There is no seat to confirm: this application is %(status)s.",
-                  status=services.status_label(application.status))
+                  status=labels.status_label(application.status))
     if application.confirm_by is None:
         return _l("This intake does not ask teachers to confirm their seat.")
     if application.confirm_by < today:

@@ -15,31 +15,12 @@ from course_portal.accounts.forms import NoHiddenCharacters, TeacherProfileForm
 from course_portal.accounts.profile_rules import FOR_APPLYING
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 from course_portal.core.web import options_of
-from course_portal.enrollment.models import DocumentKind, FundingSource
+from course_portal.enrollment.labels import teacher_funding_choices
+from course_portal.enrollment.models import DocumentKind
 from course_portal.enrollment.services import FUNDING_OTHER_MAX_LENGTH, MOTIVATION_MAX_LENGTH
 
 #: what the file inputs offer to pick; the service decides by the content
 ACCEPT = ".pdf,.jpg,.jpeg,.png,application/pdf,image/jpeg,image/png"
-
-
-def funding_choices() -> list[tuple[str, str]]:
-    """The funding sources, labelled in the reader's language."""
-    labels = {
-        FundingSource.SELF_FUNDED: _l("Self-funded"),
-        FundingSource.HOME_UNIVERSITY: _l("My home university"),
-        FundingSource.MOE_CHINA: _l("A program of the Ministry of Education of China"),
-        FundingSource.OTHER: _l("Other"),
-    }
-    return [(source.value, labels[source]) for source in FundingSource]
-
-
-def document_labels() -> dict[str, str]:
-    """The documents an application needs, by kind, as the teacher reads them."""
-    return {
-        DocumentKind.DIPLOMA.value: _l("Diploma"),
-        DocumentKind.PASSPORT.value: _l("Passport page with your photo"),
-        DocumentKind.CV.value: _l("CV"),
-    }
 
 
 class ApplicationForm(FlaskForm):
@@ -60,7 +41,7 @@ class ApplicationForm(FlaskForm):
         ],
     )
     funding_source = RadioField(
-        _l("Who pays for your participation?"), choices=options_of(funding_choices),
+        _l("Who pays for your participation?"), choices=options_of(teacher_funding_choices),
         validate_choice=True, validators=[Optional()],
     )
     funding_other = StringField(

@@ -19,6 +19,7 @@ from course_portal.accounts.models import TeacherProfile, User
 from course_portal.catalog.models import Intake, PartnerUniversity, Program
 from course_portal.enrollment import services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
+from course_portal.enrollment.labels import status_label
 from course_portal.enrollment.models import Application, ApplicationStatus, Document, FundingSource
 from course_portal.extensions import db
 
@@ -34,24 +35,6 @@ REVIEWABLE = (
     S.REJECTED, S.WITHDRAWN,
 )
 
-#: a status as a badge, a filter choice and an export cell
-STATUS_NAMES = {
-    S.DRAFT: _l("Draft"),
-    S.SUBMITTED: _l("Submitted"),
-    S.WAITLISTED: _l("Waitlisted"),
-    S.APPROVED: _l("Approved"),
-    S.ENROLLED: _l("Enrolled"),
-    S.COMPLETED: _l("Completed"),
-    S.NOT_COMPLETED: _l("Not completed"),
-    S.REJECTED: _l("Rejected"),
-    S.WITHDRAWN: _l("Withdrawn"),
-}
-FUNDING_NAMES = {
-    FundingSource.SELF_FUNDED: _l("Self-funded"),
-    FundingSource.HOME_UNIVERSITY: _l("Home university"),
-    FundingSource.MOE_CHINA: _l("Ministry of Education of China program"),
-    FundingSource.OTHER: _l("Other"),
-}
 DEFAULT_SORT = "submitted"
 SORTS = {
     "submitted": _l("Submitted, oldest first"),
@@ -62,26 +45,6 @@ SORTS = {
 }
 #: a search of more words than this uses the first ones
 SEARCH_MAX_TERMS = 5
-
-
-def status_name(status) -> str:
-    """The status as a badge reads: Submitted, Waitlisted, ..."""
-    return STATUS_NAMES.get(S(status), str(status)) if status else ""
-
-
-def funding_name(application: Application) -> str:
-    """The funding source in words; "Other" carries the teacher's own words."""
-    source = application.funding_source
-    if source is None:
-        return ""
-    if source == FundingSource.OTHER and application.funding_other:
-        return f"{FUNDING_NAMES[source]}: {application.funding_other}"
-    return str(FUNDING_NAMES[source])
-
-
-def funding_choices() -> list[tuple[str, str]]:
-    """Each funding source as (value, label)."""
-    return [(source.value, FUNDING_NAMES[source]) for source in FundingSource]
 
 
 @dataclass(frozen=True)
@@ -364,7 +327,7 @@ def application_labels(application_ids) -> dict[int, str]:
 def _changed_meanwhile(status: ApplicationStatus):
     """The message for a decision made on a status that is no longer the application's."""
     return _l("Someone else changed this application meanwhile (it is now %(status)s). "
-              "Reload the page and decide again.", status=services.status_label(status))
+              "Reload the page and decide again.", status=status_label(status))
 
 
 def decide(

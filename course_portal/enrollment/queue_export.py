@@ -11,15 +11,9 @@ from course_portal.accounts.forms import academic_title_choices
 from course_portal.core import spreadsheets
 from course_portal.core.spreadsheets import cell_value
 from course_portal.core.timezones import ZonedHeader
+from course_portal.enrollment.labels import FUNDING_NAMES, status_name
 from course_portal.enrollment.models import Application
-from course_portal.enrollment.queue import (
-    FUNDING_NAMES,
-    QueueFilters,
-    filtered,
-    ordering,
-    row_loading,
-    status_name,
-)
+from course_portal.enrollment.queue import QueueFilters, filtered, ordering, row_loading
 from course_portal.extensions import db
 
 

@@ -31,7 +31,7 @@ from course_portal.core.form_messages import at_most, between
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
 from course_portal.core.web import options, options_of
 from course_portal.core.widgets import QuickSelect
-from course_portal.enrollment import queue
+from course_portal.enrollment import labels, queue
 from course_portal.enrollment.models import ApplicationStatus
 from course_portal.enrollment.services import REASON_MAX_LENGTH
 
@@ -45,13 +45,13 @@ def status_filter_choices() -> list[tuple[str, str]]:
     return [
         (queue.NEEDS_DECISION, _l("Needs a decision (submitted or waitlisted)")),
         (queue.ALL, _l("All statuses")),
-        *[(status.value, queue.STATUS_NAMES[status]) for status in queue.REVIEWABLE],
+        *[(status.value, labels.STATUS_NAMES[status]) for status in queue.REVIEWABLE],
     ]
 
 
 def funding_filter_choices() -> list[tuple[str, str]]:
     """Any funding, then each funding source."""
-    return [("", _l("Any funding")), *queue.funding_choices()]
+    return [("", _l("Any funding")), *labels.staff_funding_choices()]
 
 
 def sort_choices() -> list[tuple[str, str]]:

@@ -29,7 +29,7 @@ from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
-from course_portal.enrollment import confirmation, queue, queue_export, seats, services
+from course_portal.enrollment import confirmation, labels, queue, queue_export, seats, services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
 from course_portal.enrollment.loaders import get_application_or_404
 from course_portal.enrollment.models import (
@@ -146,8 +146,8 @@ def review_queue():
         intake=choices.intake(filters.intake_id),
         selected=set(form.seen()) if form.is_submitted() else set(),
         queue_url=lambda number: _queue_url(filters, number),
-        status_name=queue.status_name,
-        funding_name=queue.funding_name,
+        status_name=labels.status_name,
+        funding_name=labels.funding_name,
     )
 
 
@@ -190,9 +190,9 @@ def _render_application(application: Application, form: DecisionForm, status: in
         document_url=document_url,
         consents=consent.in_force(application.teacher_id),
         consent_texts=consent.current_texts(),
-        status_name=queue.status_name,
-        status_label=services.status_label,
-        funding_name=queue.funding_name,
+        status_name=labels.status_name,
+        status_label=labels.status_label,
+        funding_name=labels.funding_name,
         # the seat's confirmation deadline: its extensions and the form to move it
         extend_form=extend_form or ExtendConfirmationForm(
             prefix="extend", formdata=None, until=application.confirm_by),

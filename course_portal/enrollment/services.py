@@ -35,6 +35,7 @@ from course_portal.enrollment.errors import (
     StaleApplication,
     TransitionRefused,
 )
+from course_portal.enrollment.labels import status_label
 from course_portal.enrollment.mail import application_url, notify_teacher  # noqa: F401 (API)
 from course_portal.enrollment.models import (
     SEAT_HOLDING,
@@ -66,25 +67,6 @@ TEACHER_TARGETS = frozenset({S.SUBMITTED, S.WITHDRAWN})
 #: a coordinator's decisions, which bulk_decide accepts
 DECISIONS = frozenset({S.APPROVED, S.WAITLISTED, S.REJECTED})
 REASON_MAX_LENGTH = 2000
-
-
-#: how a status reads in a sentence ("An application that is ... cannot become ...")
-STATUS_LABELS = {
-    S.DRAFT: _l("a draft"),
-    S.SUBMITTED: _l("submitted"),
-    S.APPROVED: _l("approved"),
-    S.WAITLISTED: _l("on the waiting list"),
-    S.REJECTED: _l("rejected"),
-    S.WITHDRAWN: _l("withdrawn"),
-    S.ENROLLED: _l("enrolled"),
-    S.COMPLETED: _l("completed"),
-    S.NOT_COMPLETED: _l("not completed"),
-}
-
-
-def status_label(status: ApplicationStatus | str | None):
-    """The status as words in the reader's language."""
-    return STATUS_LABELS.get(ApplicationStatus(status), str(status)) if status else ""
 
 
 def allowed_targets(application: Application) -> frozenset[ApplicationStatus]:

@@ -30,7 +30,7 @@ from course_portal.core.clock import portal_today
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
-from course_portal.enrollment import documents, forms, services
+from course_portal.enrollment import documents, forms, labels, services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
 from course_portal.enrollment.loaders import get_application_or_404, get_document_or_404
 from course_portal.enrollment.models import (
@@ -51,7 +51,7 @@ REASON_SHOWN = frozenset({S.REJECTED, S.WAITLISTED, S.WITHDRAWN})
 
 @bp.context_processor
 def _enrollment_helpers():
-    return {"status_label": services.status_label, "document_labels": forms.document_labels}
+    return {"status_label": labels.status_label, "document_labels": labels.document_labels}
 
 
 def _put_errors(form, error: EnrollmentError, file_field: str | None = None) -> None:
@@ -276,7 +276,7 @@ def application(application_id: int):
         is_owner=is_owner,
         can_withdraw=is_owner and S.WITHDRAWN in services.allowed_targets(application),
         reason_shown=REASON_SHOWN,
-        funding_labels=dict(forms.funding_choices()),
+        funding_labels=dict(labels.teacher_funding_choices()),
     )
 
 

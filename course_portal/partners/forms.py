@@ -26,7 +26,8 @@ from course_portal.accounts.forms import (
 from course_portal.core.form_messages import at_most, between, email_address, not_blank
 from course_portal.core.text import PersonName, SafeText, normalize_text
 from course_portal.core.web import options_of
-from course_portal.enrollment.queue import REVIEWABLE, STATUS_NAMES
+from course_portal.enrollment.labels import STATUS_NAMES
+from course_portal.enrollment.queue import REVIEWABLE
 from course_portal.partners.queries import ANY_STATUS, NO_APPLICATION, PartnerFilters
 
 SEARCH_MAX = 100

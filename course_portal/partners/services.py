@@ -22,7 +22,7 @@ from course_portal.certificates import services as certificates
 from course_portal.core import audit, names
 from course_portal.core.outbox import queue_email
 from course_portal.dashboard.reports import Report
-from course_portal.enrollment.queue import status_name
+from course_portal.enrollment.labels import status_name
 from course_portal.extensions import db
 from course_portal.partners.queries import TeacherRow
 

@@ -17,7 +17,7 @@ from course_portal.core.i18n import current_language
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view, options
 from course_portal.dashboard import reports
-from course_portal.enrollment.queue import funding_name, status_name
+from course_portal.enrollment.labels import funding_name, status_name
 from course_portal.extensions import db
 from course_portal.partners import queries, services
 from course_portal.partners.forms import AddLiaisonForm, DisableLiaisonForm, PartnerFilterForm

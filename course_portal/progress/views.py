@@ -17,8 +17,8 @@ from course_portal.core.names import display_name
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.enrollment import services as enrollment_services
+from course_portal.enrollment.labels import status_label
 from course_portal.enrollment.models import Application, ApplicationStatus
-from course_portal.enrollment.services import status_label
 from course_portal.extensions import db
 from course_portal.progress import services
 from course_portal.progress.models import Outcome

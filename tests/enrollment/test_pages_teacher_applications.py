@@ -13,7 +13,7 @@ from flask_babel import force_locale
 from sqlalchemy import event
 
 from course_portal.core.clock import portal_today
-from course_portal.enrollment import documents, services
+from course_portal.enrollment import documents, labels, services
 from course_portal.extensions import db as _db
 from tests import factories
 from tests.enrollment.helpers import history, outbox, status_in_db
@@ -169,7 +169,7 @@ def test_the_history_is_shown_in_the_readers_language(client, db, intake, coordi
     assert "文凭不清楚。" in page
     assert f'href="/applications/{application.id}/withdraw"' not in page
     with current_app.test_request_context(), force_locale("zh"):
-        assert str(services.status_label("rejected")) in page
+        assert str(labels.status_label("rejected")) in page
 
 
 def test_a_draft_links_to_its_form(client, db, teacher, intake):
