@@ -11,11 +11,10 @@ import logging
 from datetime import date
 
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import func, select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import selectinload
 
-from course_portal.accounts.models import TeacherProfile, User
+from course_portal.accounts.models import User
 from course_portal.catalog.errors import CatalogError
 from course_portal.catalog.models import Intake, PartnerUniversity, Program
 from course_portal.catalog.services import (
@@ -26,34 +25,12 @@ from course_portal.catalog.services import (
     _text_problems,
 )
 from course_portal.core.audit import record
-from course_portal.db import execute_dml
-from course_portal.enrollment.models import SEAT_HOLDING, Application, IntakeQuota
+from course_portal.enrollment import seats as seat_rules
+from course_portal.enrollment import services as enrollment
+from course_portal.enrollment.errors import SeatsTaken
 from course_portal.extensions import db
 
 log = logging.getLogger(__name__)
-
-
-def quotas_of(intake: Intake) -> dict[int, IntakeQuota]:
-    """The intake's quotas by partner university id."""
-    rows = db.session.scalars(select(IntakeQuota).where(IntakeQuota.intake_id == intake.id))
-    return {quota.partner_university_id: quota for quota in rows}
-
-
-def quotas_by_intake(intakes: list[Intake]) -> dict[int, list[IntakeQuota]]:
-    """The quotas of several intakes in one query, with their partner universities."""
-    found: dict[int, list[IntakeQuota]] = {intake.id: [] for intake in intakes}
-    if not found:
-        return found
-    rows = db.session.scalars(
-        select(IntakeQuota)
-        .where(IntakeQuota.intake_id.in_(found))
-        .options(selectinload(IntakeQuota.partner_university))
-    )
-    for quota in rows:
-        found[quota.intake_id].append(quota)
-    for quotas in found.values():
-        quotas.sort(key=lambda q: q.partner_university.name_en)
-    return found
 
 
 def save_intake(
@@ -62,10 +39,10 @@ def save_intake(
     """Create an intake of the program (intake None) or change one, with its partner quotas.
 
     values are INTAKE_FIELDS. quotas maps a partner university id to its seats, or to None
-    for no quota; partner universities left out keep what they have. Capacity and quota
-    seats are changed by conditional UPDATEs, so an approval at the same moment cannot push
-    the seats taken above them. Seats that a larger capacity or quota frees go to the
-    waiting list at once, as a withdrawal's seat does.
+    for no quota; partner universities left out keep what they have. The seats themselves
+    are enrollment's (seats.resize, services.change_quotas): conditional UPDATEs, so an
+    approval at the same moment cannot push the seats taken above them, and seats that a
+    larger capacity or quota frees go to the waiting list at once.
     """
     missing = set(INTAKE_FIELDS) - set(values)
     unknown = set(values) - set(INTAKE_FIELDS)
@@ -81,22 +58,15 @@ def save_intake(
     created = intake is None
     before = {} if created else {name: getattr(intake, name) for name in INTAKE_FIELDS}
     capacity = values["capacity"]
-    seats_before = None if intake is None else (intake.capacity, {
-        partner_id: quota.seats for partner_id, quota in quotas_of(intake).items()})
+    seats_before = None if intake is None else seat_rules.seats_now(intake)
     if intake is None:
         intake = Intake(program_id=program.id, capacity=capacity, seats_taken=0)
         db.session.add(intake)
     else:
-        # the first write: it takes the intake's row lock, as every approval does first
-        resized = execute_dml(
-            update(Intake)
-            .where(Intake.id == intake.id, Intake.seats_taken <= capacity)
-            .values(capacity=capacity)
-            .execution_options(synchronize_session=False)
-        )
-        db.session.expire(intake, ["capacity", "seats_taken"])
-        if resized.rowcount != 1:
-            raise CatalogError(_capacity_message(intake.seats_taken), field="capacity")
+        try:
+            seat_rules.resize(intake, capacity)  # the first write: the intake's row lock
+        except SeatsTaken as refused:
+            raise CatalogError(errors=refused.errors) from None
     for name in INTAKE_FIELDS:
         if name != "capacity":
             setattr(intake, name, values[name])
@@ -106,7 +76,11 @@ def save_intake(
     except IntegrityError as error:
         # the same title saved by someone else a moment ago
         raise CatalogError(_title_taken(), field="title") from error
-    _apply_quotas(intake, quotas, actor)
+    try:
+        # and the seats a larger capacity or quota freed go to the waiting list, mailed
+        enrollment.change_quotas(intake, quotas, actor, seats_before)
+    except SeatsTaken as refused:
+        raise CatalogError(errors=refused.errors) from None
     log.info("intake %s of program %s %s by user %s", intake.id, program.code,
              "created" if created else "updated", actor.id)
     changed = {name: [_plain(before[name]), _plain(values[name])] for name in before
@@ -114,30 +88,7 @@ def save_intake(
     if created or changed:
         record("intake.created" if created else "intake.updated", actor=actor, target=intake,
                program=program.code, intake=intake.title, changed=changed)
-    if seats_before is not None and _seats_grew(seats_before, capacity, quotas):
-        # imported here: enrollment.services imports this module (portal_today)
-        from course_portal.enrollment.services import fill_free_seats
-
-        promoted = fill_free_seats(intake)
-        if promoted:
-            log.info("intake %s: %s promoted from the waiting list into the new seats",
-                     intake.id, len(promoted))
     return intake
-
-
-def _seats_grew(before: tuple[int, dict[int, int]], capacity: int, quotas: dict) -> bool:
-    """True when the capacity rose, or a quota rose or was removed (its ceiling lifted)."""
-    capacity_before, quotas_before = before
-    return capacity > capacity_before or any(
-        partner_id in quotas_before and (seats is None or seats > quotas_before[partner_id])
-        for partner_id, seats in quotas.items()
-    )
-
-
-def _capacity_message(seats_taken: int):
-    return _l(
-        "%(num)d seats are already taken: the capacity cannot be lower. Withdraw or reject "
-        "approved applications first.", num=seats_taken)
 
 
 def _title_taken():
@@ -176,7 +127,7 @@ def _intake_problems(program: Program, intake: Intake | None, values: dict) -> d
     if not isinstance(capacity, int) or not 0 <= capacity <= CAPACITY_MAX:
         errors["capacity"] = [_l("From 0 to %(num)d seats.", num=CAPACITY_MAX)]
     elif intake is not None and capacity < intake.seats_taken:
-        errors["capacity"] = [_capacity_message(intake.seats_taken)]
+        errors["capacity"] = [seat_rules.capacity_message(intake.seats_taken)]
     # None: approved teachers are not asked to confirm (deadlines already set stay as they are)
     days = values["confirm_within_days"]
     if days is not None and (not isinstance(days, int) or not 1 <= days <= CONFIRM_WITHIN_DAYS_MAX):
@@ -193,7 +144,7 @@ def _quota_problems(intake: Intake | None, quotas: dict) -> dict:
     if set(quotas) - known:
         errors[None] = [_l("A partner university of this list no longer exists. "
                            "Open the page again and redo your changes.")]
-    current = quotas_of(intake) if intake is not None else {}
+    current = seat_rules.quotas_of(intake) if intake is not None else {}
     for partner_id, seats in quotas.items():
         if seats is None:
             continue
@@ -201,64 +152,14 @@ def _quota_problems(intake: Intake | None, quotas: dict) -> dict:
             errors[f"quotas.{partner_id}"] = [_l("From 0 to %(num)d seats, or leave it empty.",
                                                  num=CAPACITY_MAX)]
         elif partner_id in current and seats < current[partner_id].seats_taken:
-            errors[f"quotas.{partner_id}"] = [_quota_message(current[partner_id].seats_taken)]
+            errors[f"quotas.{partner_id}"] = [
+                seat_rules.quota_message(current[partner_id].seats_taken)]
     return errors
-
-
-def _quota_message(seats_taken: int):
-    return _l("%(num)d of these seats are already taken: the quota cannot be lower.",
-              num=seats_taken)
-
-
-def _seat_holders_by_partner(intake: Intake) -> dict[int, int]:
-    """How many approved or enrolled teachers of each partner university the intake has."""
-    rows = db.session.execute(
-        select(TeacherProfile.partner_university_id, func.count(Application.id))
-        .join(TeacherProfile, TeacherProfile.user_id == Application.teacher_id)
-        .where(Application.intake_id == intake.id, Application.status.in_(SEAT_HOLDING))
-        .group_by(TeacherProfile.partner_university_id)
-    )
-    return {partner_id: count for partner_id, count in rows if partner_id is not None}
 
 
 def _plain(value):
     """A value as JSON for the audit log: dates as ISO text."""
     return value.isoformat() if isinstance(value, date) else value
-
-
-def _apply_quotas(intake: Intake, quotas: dict, actor: User) -> None:
-    """Insert, change or delete the intake's quota rows; called with the intake row locked."""
-    current = quotas_of(intake)
-    holders: dict[int, int] | None = None
-    for partner_id, seats in sorted(quotas.items()):
-        quota = current.get(partner_id)
-        if seats != (quota.seats if quota is not None else None):
-            record("quota.changed", actor=actor, target=intake, intake=intake.title,
-                   partner=db.session.get_one(PartnerUniversity, partner_id).name_en,
-                   old=quota.seats if quota is not None else None, new=seats)
-        if seats is None:
-            if quota is not None:
-                db.session.delete(quota)
-        elif quota is None:
-            # a new quota counts the partner's teachers who already hold a seat
-            if holders is None:
-                holders = _seat_holders_by_partner(intake)
-            taken = holders.get(partner_id, 0)
-            if seats < taken:
-                raise CatalogError(_quota_message(taken), field=f"quotas.{partner_id}")
-            db.session.add(IntakeQuota(intake_id=intake.id, partner_university_id=partner_id,
-                                       seats=seats, seats_taken=taken))
-        elif seats != quota.seats:
-            changed = execute_dml(
-                update(IntakeQuota)
-                .where(IntakeQuota.id == quota.id, IntakeQuota.seats_taken <= seats)
-                .values(seats=seats)
-                .execution_options(synchronize_session=False)
-            )
-            db.session.expire(quota, ["seats", "seats_taken"])
-            if changed.rowcount != 1:
-                raise CatalogError(_quota_message(quota.seats_taken), field=f"quotas.{partner_id}")
-    db.session.flush()
 
 
 def set_intake_open(intake: Intake, is_open: bool, actor: User) -> None:

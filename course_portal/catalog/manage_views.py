@@ -17,6 +17,7 @@ from course_portal.catalog.views import bp
 from course_portal.core.clock import portal_today
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view, options
+from course_portal.enrollment import seats
 from course_portal.extensions import db
 
 
@@ -178,7 +179,7 @@ def manage_intakes(program_id: int):
         "catalog/manage/intakes.html",
         program=program,
         intakes=intakes,
-        quotas=intake_services.quotas_by_intake(intakes),
+        quotas=seats.quotas_by_intake(intakes),
         today=portal_today(),
     )
 
@@ -205,7 +206,7 @@ def _intake_page(program: Program, intake: Intake | None):
     if request.method == "POST":
         form = forms.IntakeForm()
     else:
-        current = intake_services.quotas_of(intake) if intake is not None else {}
+        current = seats.quotas_of(intake) if intake is not None else {}
         quota_rows = [
             {"partner_university_id": partner.id,
              "seats": current[partner.id].seats if partner.id in current else None}
@@ -235,7 +236,7 @@ def _intake_page(program: Program, intake: Intake | None):
             db.session.commit()
             flash(_("The intake “%(title)s” is saved.", title=saved.title), "success")
             return redirect(url_for("catalog.manage_intakes", program_id=program.id))
-    taken = intake_services.quotas_of(intake) if intake is not None else {}
+    taken = seats.quotas_of(intake) if intake is not None else {}
     return render_template(
         "catalog/manage/intake_form.html",
         form=form,

@@ -17,6 +17,10 @@ class StaleApplication(EnrollmentError):
     """Someone else changed the application between reading and deciding: reload and retry."""
 
 
+class SeatsTaken(EnrollmentError):
+    """A capacity or a quota would fall below the seats already taken."""
+
+
 class NoSeatLeft(EnrollmentError):
     """The intake, or the teacher's partner university quota, has no free seat."""
 

@@ -8,6 +8,7 @@ raises an EnrollmentError has changed nothing, so the caller may go on with the 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -46,6 +47,7 @@ from course_portal.enrollment.models import (
 )
 from course_portal.extensions import db
 
+log = logging.getLogger(__name__)
 S = ApplicationStatus
 
 #: every allowed move; anything else is refused. approved -> rejected lets a coordinator
@@ -242,6 +244,24 @@ def promote_waitlisted(intake: Intake) -> Application | None:
         except StaleApplication:
             continue
     return None
+
+
+def change_quotas(intake: Intake, quotas: dict, actor: User,
+                  seats_before: tuple[int, dict[int, int]] | None) -> list[Application]:
+    """Set the intake's partner quotas (its capacity already set by seats.resize) and give the
+    seats a larger capacity or quota freed to the waiting list, as a withdrawal's seat goes.
+
+    seats_before is seats.seats_now() before the change, None for a new intake. Raises
+    SeatsTaken for a quota below its seats taken. Returns the promoted applications.
+    """
+    seats.apply_quotas(intake, quotas, actor)
+    if seats_before is None or not seats.seats_grew(seats_before, intake.capacity, quotas):
+        return []
+    promoted = fill_free_seats(intake)
+    if promoted:
+        log.info("intake %s: %s promoted from the waiting list into the new seats",
+                 intake.id, len(promoted))
+    return promoted
 
 
 def fill_free_seats(intake: Intake) -> list[Application]:
