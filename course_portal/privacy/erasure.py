@@ -28,6 +28,7 @@ import re
 import secrets
 from datetime import timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import delete, or_, select
@@ -45,6 +46,7 @@ from course_portal.certificates.models import Certificate, IssueBatch
 from course_portal.core import audit, clock
 from course_portal.core.audit import AuditEvent
 from course_portal.core.outbox import OutboxMessage, queue_email
+from course_portal.core.timezones import user_zone_name
 from course_portal.enrollment import documents, services
 from course_portal.enrollment.models import Application, ApplicationStatus
 from course_portal.extensions import db
@@ -95,10 +97,11 @@ def waiting() -> list[ErasureRequest]:
                                    .order_by(ErasureRequest.proceeds_at, ErasureRequest.id)))
 
 
-def is_erased(user: User) -> bool:
-    return db.session.scalar(select(ErasureRequest.id).where(
-        ErasureRequest.user_id == user.id, ErasureRequest.status == ErasureStatus.DONE)
-        .limit(1)) is not None
+def studies_under_way(user: User) -> list[Application]:
+    """The teacher's enrolled applications: erasure leaves them enrolled, but no certificate
+    can be issued without a profile, so the request page warns about them."""
+    return list(db.session.scalars(select(Application).where(
+        Application.teacher_id == user.id, Application.status == ApplicationStatus.ENROLLED)))
 
 
 def request_erasure(user: User, *, password: str) -> ErasureRequest:
@@ -119,9 +122,10 @@ def request_erasure(user: User, *, password: str) -> ErasureRequest:
     db.session.add(request)
     db.session.flush()
     audit.record(REQUESTED, actor=user, teacher=user, target=request, days=days)
+    # the day it proceeds, as a day of the teacher's own zone
+    day = request.proceeds_at.astimezone(ZoneInfo(user_zone_name(user))).date()
     queue_email(user.email, "erasure_requested", locale=user.locale, kind="erasure_requested",
-                days=days, day=request.proceeds_at,
-                link=external_url("accounts.profile", _anchor="your-data"))
+                days=days, day=day, link=external_url("privacy.erasure_page"))
     return request
 
 

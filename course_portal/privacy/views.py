@@ -5,13 +5,11 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, redirect, render_template, send_file, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
 from course_portal.accounts import consent
 from course_portal.accounts.models import Role, User
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
-from course_portal.enrollment.models import Application, ApplicationStatus
 from course_portal.extensions import db
 from course_portal.privacy import erasure, forms
 from course_portal.privacy import export as exports
@@ -129,10 +127,8 @@ def erasure_page():
             flash(_("Your request is received. A coordinator will confirm it; you can cancel "
                     "it here until it proceeds."), "info")
             return redirect(url_for("privacy.erasure_page"))
-    enrolled = ", ".join(
-        f"{a.intake.program.t('title')} · {a.intake.t('title')}"
-        for a in db.session.scalars(select(Application).where(
-            Application.teacher_id == user.id, Application.status == ApplicationStatus.ENROLLED)))
+    enrolled = ", ".join(f"{a.intake.program.t('title')} · {a.intake.t('title')}"
+                         for a in erasure.studies_under_way(user))
     return render_template("privacy/erasure.html", form=form, waiting=waiting,
                            enrolled=enrolled, cancel_form=forms.ErasureCancelForm())
 

@@ -216,6 +216,8 @@ def test_the_teacher_is_told_what_happens_in_their_language(portal, client, nana
         OutboxMessage.kind == "erasure_requested"))
     assert message.to_address == "nana@tsnu.edu.cn"
     assert "удал" in message.body_text.lower()
+    # its link opens the request page, where it can be cancelled
+    assert "/privacy/erasure\n" in message.body_text
 
 
 def test_only_teachers_ask_and_only_staff_confirm(portal, client, nana):
