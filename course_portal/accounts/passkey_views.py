@@ -16,8 +16,13 @@ from webauthn.helpers import base64url_to_bytes, bytes_to_base64url
 from course_portal.accounts import passkey_forms, passkeys
 from course_portal.accounts import session as sessions
 from course_portal.accounts.models import User
-from course_portal.accounts.two_factor_views import STAFF_ROLES, _code_attempts, second_step_limits
-from course_portal.accounts.views import _home, _put_errors, bp, finish_sign_in
+from course_portal.accounts.two_factor_views import (
+    STAFF_ROLES,
+    _code_attempts,
+    pending_or_redirect,
+    second_step_limits,
+)
+from course_portal.accounts.views import _put_errors, bp, finish_sign_in
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
 from course_portal.extensions import db
@@ -123,14 +128,9 @@ def login_passkey():
     The same pending sign-in as the code page (accounts.login_code): nobody is signed in until
     the passkey answers, and without a pending sign-in the visitor is sent to sign in.
     """
-    if current_user.is_authenticated:
-        return redirect(_home(current_user))
-    found = sessions.pending_sign_in()
-    if found is None:
-        if session.pop(sessions.PENDING, None) is not None:
-            flash(_("Signing in took too long. Please enter your email and password again."),
-                  "info")
-        return redirect(url_for("accounts.login"))
+    found = pending_or_redirect()
+    if not isinstance(found, tuple):
+        return found
     user, pending = found
     if not passkeys.has_passkeys(user):
         return redirect(url_for("accounts.login_code"))

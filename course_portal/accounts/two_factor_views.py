@@ -41,6 +41,20 @@ def _grouped(secret: str) -> str:
 # --- the second step of signing in ------------------------------------------------------
 
 
+def pending_or_redirect():
+    """The second step's (user, pending sign-in), or where to go instead: home for someone
+    already signed in, the sign-in page (saying why when it timed out) for no pending one."""
+    if current_user.is_authenticated:
+        return redirect(_home(current_user))
+    found = sessions.pending_sign_in()
+    if found is None:
+        if session.pop(sessions.PENDING, None) is not None:
+            flash(_("Signing in took too long. Please enter your email and password again."),
+                  "info")
+        return redirect(url_for("accounts.login"))
+    return found
+
+
 def second_step_limits(view):
     """The second step's attempt limits, per address and per pending account: a code and a
     passkey answer count against the same ones."""
@@ -65,14 +79,9 @@ def login_code():
     bound to the user's session token, for TWO_FACTOR_PENDING_SECONDS. Without one, the
     visitor is sent to the sign-in page, as for any page that needs a signed-in user.
     """
-    if current_user.is_authenticated:
-        return redirect(_home(current_user))
-    found = sessions.pending_sign_in()
-    if found is None:
-        if session.pop(sessions.PENDING, None) is not None:
-            flash(_("Signing in took too long. Please enter your email and password again."),
-                  "info")
-        return redirect(url_for("accounts.login"))
+    found = pending_or_redirect()
+    if not isinstance(found, tuple):
+        return found
     user, pending = found
     has_passkeys = passkeys.has_passkeys(user)
     if has_passkeys and not user.has_two_factor:
