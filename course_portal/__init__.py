@@ -54,7 +54,7 @@ def register_extensions(app: Flask) -> None:
     """Bind db, migrate, login, csrf, babel and limiter to the app."""
     from course_portal import models  # noqa: F401  (every table known to Alembic)
     from course_portal.core import outbox, pagecache
-    from course_portal.core.i18n import install_template_gettext, select_locale
+    from course_portal.core.i18n import PortalDomain, install_template_gettext, select_locale
     from course_portal.core.timezones import reader_zone_name
     from course_portal.extensions import babel, csrf, db, limiter, login_manager, migrate
 
@@ -78,6 +78,8 @@ def register_extensions(app: Flask) -> None:
         default_translation_directories=str(ROOT / "translations"),
     )
     install_template_gettext(app)
+    # the one Babel object every app shares keeps its domain in a cached property
+    babel.domain_instance = PortalDomain()
     limiter.init_app(app)
     outbox.init_app(app)
     pagecache.init_app(app)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import current_app, has_request_context, request, session
 from flask.globals import _cv_app
-from flask_babel import get_locale, get_translations
+from flask_babel import Domain, get_locale, get_timezone, get_translations
 from flask_login import current_user
 
 #: the languages of the portal, in the order of the switcher, with their own names
@@ -39,6 +39,36 @@ def current_language() -> str:
     return locale.language if locale is not None else "en"
 
 
+def reader_locale_and_zone():
+    """The Babel locale and time zone in force, read as current_language() reads the locale:
+    from Flask-Babel's per-request namespace first, its own lookups only the first time."""
+    context = _cv_app.get(None)
+    babel = getattr(context.g, "_flask_babel", None) if context is not None else None
+    locale = getattr(babel, "babel_locale", None) or get_locale()
+    zone = getattr(babel, "babel_tzinfo", None) or get_timezone()
+    return locale, zone
+
+
+def _kept_translations():
+    """The catalog kept for the locale in force, or None before the first lookup of it."""
+    context = _cv_app.get(None)
+    babel = getattr(context.g, "_flask_babel", None) if context is not None else None
+    locale = getattr(babel, "babel_locale", None)
+    if locale is not None:
+        kept = getattr(babel, "portal_translations", None)
+        if kept is not None and kept[0] is locale:
+            return kept[1]
+    return None
+
+
+def _keep_translations(found) -> None:
+    context = _cv_app.get(None)
+    babel = getattr(context.g, "_flask_babel", None) if context is not None else None
+    locale = getattr(babel, "babel_locale", None)
+    if babel is not None and locale is not None:
+        babel.portal_translations = (locale, found)
+
+
 def translations():
     """The catalog of the locale in force (the request's, or one forced for an email).
 
@@ -47,19 +77,21 @@ def translations():
     locale in Flask-Babel's per-request namespace, under the very locale object it belongs to,
     so force_locale() (which swaps that object) always gets its own.
     """
-    context = _cv_app.get(None)
-    babel = getattr(context.g, "_flask_babel", None) if context is not None else None
-    locale = getattr(babel, "babel_locale", None)
-    if locale is not None:
-        kept = getattr(babel, "portal_translations", None)
-        if kept is not None and kept[0] is locale:
-            return kept[1]
-    found = get_translations()
-    babel = getattr(context.g, "_flask_babel", None) if context is not None else None
-    locale = getattr(babel, "babel_locale", None)
-    if babel is not None and locale is not None:
-        babel.portal_translations = (locale, found)
-    return found
+    return _kept_translations() or get_translations()
+
+
+class PortalDomain(Domain):
+    """Flask-Babel's message domain, looking its catalog up as translations() does: what
+    Python code translates (every lazy label of a form, a status or a choice, about 150 on a
+    queue page) goes through the domain, not through the templates' callables."""
+
+    def get_translations(self):
+        kept = _kept_translations()
+        if kept is not None:
+            return kept
+        found = super().get_translations()
+        _keep_translations(found)
+        return found
 
 
 def install_template_gettext(app) -> None:

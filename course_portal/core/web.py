@@ -5,9 +5,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable
 from datetime import UTC, date, datetime
-from functools import wraps
+from functools import lru_cache, wraps
+from typing import Literal
 from urllib.parse import urlsplit
 
+from babel import Locale
+from babel.dates import get_date_format, get_datetime_format, get_time_format
 from flask import current_app, request
 from flask_babel import format_date, format_datetime, format_decimal, ngettext
 from flask_babel import gettext as _
@@ -15,7 +18,7 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # 3.3's; stubs: 3.2
 
-from course_portal.core.i18n import LANGUAGE_NAMES, current_language
+from course_portal.core.i18n import LANGUAGE_NAMES, current_language, reader_locale_and_zone
 from course_portal.core.names import person_name
 from course_portal.core.timezones import deadline_text, portal_zone_label, zone_label
 from course_portal.extensions import csrf
@@ -83,13 +86,30 @@ def _log_refused_token() -> None:
 RUSSIAN_YEAR_MARK = re.compile(r"[\s\u00a0\u202f]г\.$")
 
 
+#: the styles a locale names its own date and time patterns for
+Style = Literal["short", "medium", "long", "full"]
+_STYLES: tuple[Style, ...] = ("short", "medium", "long", "full")
+
+
+@lru_cache(maxsize=64)
+def _moment_patterns(locale: Locale, style: Style):
+    """A locale's moment in this style as Babel builds it: the pattern joining date and time
+    (quotes dropped, as Babel does), the time's pattern and the date's, parsed once."""
+    return (str(get_datetime_format(style, locale)).replace("'", ""),
+            get_time_format(style, locale), get_date_format(style, locale))
+
+
 def _format_day(value: date | str | None, style: str = "medium") -> str:
     """A date in the reader's format; ISO strings (frozen certificate snapshots) too."""
     if isinstance(value, str):
         value = date.fromisoformat(value) if value else None
     if not value:
         return ""
-    text = format_date(value, style)
+    if style in _STYLES:
+        locale, _zone = reader_locale_and_zone()
+        text = _moment_patterns(locale, style)[2].apply(value, locale)
+    else:
+        text = format_date(value, style)
     # Russian dates end in "г." (3 мар. 2027 г.): a sentence ending in a date would read
     # "г.."; the year needs no abbreviation after it
     if current_language() == "ru":
@@ -108,8 +128,21 @@ def _format_size(size: int | None) -> str:
     return _("%(size)s MB", size=format_decimal(size / (1024 * 1024), "#,##0.0"))
 
 
-def _format_moment(value: datetime | None, style: str = "medium") -> str:
-    return format_datetime(value, style) if value else ""
+def format_moment(value: datetime | None, style: str = "medium") -> str:
+    """A moment in the reader's zone and format: what flask_babel.format_datetime writes,
+    without looking the locale, zone and three patterns up again for each of a page's moments
+    (a queue of 50 rows spent 7 ms on that)."""
+    if not value:
+        return ""
+    if style not in _STYLES:
+        return format_datetime(value, style)
+    locale, zone = reader_locale_and_zone()
+    joined, time_pattern, date_pattern = _moment_patterns(locale, style)
+    local = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
+    return (joined
+            .replace("{0}", time_pattern.apply(local.timetz(), locale,
+                                               reference_date=local.date()))
+            .replace("{1}", date_pattern.apply(local.date(), locale)))
 
 
 def machine_moment(value: datetime | None) -> str:
@@ -131,7 +164,7 @@ def init_app(app) -> None:
     app.jinja_env.filters["day"] = _format_day
     # Jinja's own says "Bytes" and "kB" in English on every page
     app.jinja_env.filters["filesizeformat"] = _format_size
-    app.jinja_env.filters["moment"] = _format_moment
+    app.jinja_env.filters["moment"] = format_moment
     app.jinja_env.filters["machine_moment"] = machine_moment
     app.jinja_env.filters["person_name"] = person_name
     app.jinja_env.filters["deadline"] = deadline_text
