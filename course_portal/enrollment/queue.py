@@ -13,7 +13,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.orm import contains_eager, defer, joinedload
+from sqlalchemy.orm import contains_eager, defer, joinedload, load_only
 
 from course_portal.accounts.models import TeacherProfile, User
 from course_portal.catalog.models import Intake, PartnerUniversity, Program
@@ -207,6 +207,28 @@ def row_loading(motivation: bool = False) -> tuple:
     )
 
 
+def page_loading() -> tuple:
+    """The columns a queue page's rows show (enrollment/queue_rows.py), filled from the
+    joined SELECT: the rest of five tables' rows, their moments converted one by one, was a
+    fifth of the page's time."""
+    return (
+        load_only(Application.teacher_id, Application.intake_id, Application.status,
+                  Application.submitted_at, Application.funding_source,
+                  Application.funding_other),
+        contains_eager(Application.intake).load_only(
+            Intake.program_id, Intake.title, Intake.title_zh, Intake.title_ru)
+        .contains_eager(Intake.program).load_only(Program.code),
+        contains_eager(Application.teacher).load_only(User.email)
+        .contains_eager(User.profile).load_only(
+            TeacherProfile.user_id, TeacherProfile.family_name_zh,
+            TeacherProfile.given_name_zh, TeacherProfile.family_name_latin,
+            TeacherProfile.given_name_latin, TeacherProfile.name_ru,
+            TeacherProfile.partner_university_id)
+        .contains_eager(TeacherProfile.partner_university).load_only(
+            PartnerUniversity.name_en, PartnerUniversity.name_zh, PartnerUniversity.name_ru),
+    )
+
+
 class QueueRow(NamedTuple):
     """One row of the queue: the application and how many documents it has."""
 
@@ -267,7 +289,7 @@ def queue_page(
     )
     stmt = (
         filtered(select(Application, documents), filters)
-        .options(*row_loading())
+        .options(*page_loading())
         .order_by(*ordering(filters, language))
         .limit(per_page)
         .offset((page - 1) * per_page)

@@ -29,7 +29,15 @@ from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
-from course_portal.enrollment import confirmation, labels, queue, queue_export, seats, services
+from course_portal.enrollment import (
+    confirmation,
+    labels,
+    queue,
+    queue_export,
+    queue_rows,
+    seats,
+    services,
+)
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
 from course_portal.enrollment.loaders import get_application_or_404
 from course_portal.enrollment.models import (
@@ -144,10 +152,8 @@ def review_queue():
         form=form,
         page=page,
         intake=choices.intake(filters.intake_id),
-        selected=set(form.seen()) if form.is_submitted() else set(),
+        queue_row=queue_rows.row_writer(set(form.seen()) if form.is_submitted() else set()),
         queue_url=lambda number: _queue_url(filters, number),
-        status_name=labels.status_name,
-        funding_name=labels.funding_name,
     )
 
 
