@@ -25,7 +25,6 @@ from course_portal.extensions import db
 from course_portal.progress import services as progress
 from course_portal.progress.models import (
     FinalAssessment,
-    ModuleResult,
     ModuleSchedule,
     Outcome,
     ProgramRules,
@@ -172,8 +171,7 @@ def ledgers(applications: list[Application]) -> dict[int, progress.Ledger]:
         select(ModuleSchedule).where(ModuleSchedule.intake_id.in_(list(intakes)))
     ):
         schedules.setdefault(row.intake_id, {})[row.module_id] = row
-    results = {(row.application_id, row.module_id): row for row in db.session.scalars(
-        select(ModuleResult).where(ModuleResult.application_id.in_(ids)))}
+    results = progress.result_cells(ids)
     finals = {row.application_id: row for row in db.session.scalars(
         select(FinalAssessment).where(FinalAssessment.application_id.in_(ids)))}
     data = {

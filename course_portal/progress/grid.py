@@ -11,10 +11,12 @@ from __future__ import annotations
 import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from math import ceil
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, insert, select, update
+from sqlalchemy.orm.util import identity_key
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import Intake
@@ -102,15 +104,25 @@ class Roster:
         """The program's completion rules."""
         return self.data.rules
 
+    @cached_property
+    def cell_modules(self) -> list[tuple[int, int, int]]:
+        """(id, position, hours) of each module, read once for a page's 900 cells."""
+        return [(module.id, module.position, module.hours) for module in self.modules]
+
     def values(self) -> dict[str, str]:
         """Every cell's stored value as text, as the grid's inputs show it."""
         cells: dict[str, str] = {}
+        results = self.data.results
+        pending = Outcome.PENDING.value
+        module_ids = [module_id for module_id, _position, _hours in self.cell_modules]
         for application in self.applications:
-            for module in self.modules:
-                row = self.data.results.get((application.id, module.id))
-                cells[hours_key(application.id, module.id)] = str(row.attended_hours if row else 0)
-                cells[outcome_key(application.id, module.id)] = (
-                    row.outcome.value if row else Outcome.PENDING.value)
+            application_id = application.id
+            for module_id in module_ids:
+                row = results.get((application_id, module_id))
+                cells[hours_key(application_id, module_id)] = (
+                    str(row.attended_hours) if row else "0")
+                cells[outcome_key(application_id, module_id)] = (
+                    row.outcome.value if row else pending)
             final = self.data.finals.get(application.id)
             cells[final_key(application.id)] = (
                 final.outcome.value if final else Outcome.PENDING.value)
@@ -128,12 +140,12 @@ def load_roster(intake: Intake, page: int | None = None,
     """
     paging = None
     if page is None:
-        applications = roster_applications(intake, SHOWN)
+        applications = roster_applications(intake, SHOWN, names_only=True)
     else:
         total = count_roster_applications(intake, SHOWN)
         page = min(max(page, 1), max(ceil(total / per_page), 1))
         applications = roster_applications(intake, SHOWN, limit=per_page,
-                                           offset=(page - 1) * per_page)
+                                           offset=(page - 1) * per_page, names_only=True)
         paging = QueuePage(rows=applications, total=total, page=page, per_page=per_page)
     return Roster(intake, applications, load_intake_data(intake, [a.id for a in applications]),
                   stamp=roster_stamp(intake), paging=paging)
@@ -316,7 +328,7 @@ def _write(data: IntakeData, result_values, final_values, actor, source,
     actor_id = actor.id if actor is not None else None
     outcome = GridOutcome()
     inserts, updates, changes = [], [], []
-    touched: list[ModuleResult | FinalAssessment] = []
+    touched: list[FinalAssessment] = []
 
     def audit(application_id, module_id, name, old, new):
         changes.append({
@@ -346,7 +358,6 @@ def _write(data: IntakeData, result_values, final_values, actor, source,
             inserts.append({"application_id": application_id, "module_id": module_id, **values})
         else:
             updates.append({"id": row.id, **values})
-            touched.append(row)
 
     final_inserts, final_updates = [], []
     for application_id, (result, score) in final_values.items():
@@ -384,7 +395,12 @@ def _write(data: IntakeData, result_values, final_values, actor, source,
     if changes:
         db.session.execute(insert(ResultChange), changes)
         record_many([_audit_event(change, actor, teachers, data) for change in changes])
-    # bulk statements bypass the identity map: reload these rows when they are next read
+    # bulk statements bypass the identity map: reload these rows when they are next read (the
+    # grid read results as plain columns, but a caller may hold them as objects)
+    for update_row in updates:
+        held = db.session.identity_map.get(identity_key(ModuleResult, update_row["id"]))
+        if held is not None:
+            db.session.expire(held)
     for touched_row in touched:
         db.session.expire(touched_row)
     db.session.flush()

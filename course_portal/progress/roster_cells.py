@@ -49,20 +49,20 @@ def module_cells(application_id: int, name: str, editable: bool, modules, values
                  options: Mapping[str | None, str]) -> Markup:
     """One teacher's module cells (<td> each): attended hours and result per module.
 
-    labels: the translated "hours" and "result" label templates (%-style, with name, num and
-    hours); options: result_options() of the page.
+    modules: (id, position, hours) of each module, in order (Roster.cell_modules); labels: the
+    translated "hours" and "result" label templates (%-style, with name, num and hours);
+    options: result_options() of the page.
     """
     disabled = "" if editable else " disabled"
     # the label templates and the name escaped once for the row, not once per cell
     hours_template, result_template = str(escape(labels["hours"])), str(escape(labels["result"]))
     person = str(escape(name))
     parts = []
-    for module in modules:
-        hk = hours_key(application_id, module.id)
-        rk = outcome_key(application_id, module.id)
-        hours_label = hours_template % {"name": person, "num": module.position,
-                                        "hours": module.hours}
-        result_label = result_template % {"name": person, "num": module.position}
+    for module_id, position, hours in modules:
+        hk = hours_key(application_id, module_id)
+        rk = outcome_key(application_id, module_id)
+        hours_label = hours_template % {"name": person, "num": position, "hours": hours}
+        result_label = result_template % {"name": person, "num": position}
         marked = " has-error" if hk in errors or rk in errors else ""
         cell_errors = "".join(
             f'<span class="error cell-error" id="e-{key}">{escape(" ".join(errors[key]))}</span>'
