@@ -16,11 +16,20 @@ from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
 from course_portal.enrollment import services as enrollment_services
+from course_portal.enrollment.labels import status_label
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db
 from course_portal.progress import csv_import, forms, grid, records, roster_cells, services
 from course_portal.progress.errors import ProgressError
-from course_portal.progress.views import FOLLOWED, OUTCOME_LABELS, bp, progress_context
+from course_portal.progress.models import AssessmentKind
+from course_portal.progress.views import (
+    FOLLOWED,
+    OUTCOME_LABELS,
+    RESULT_LABELS,
+    bp,
+    plain_name,
+    progress_context,
+)
 
 #: the first letter of a grid cell's name: hours, result, final result, final score
 CELL_PREFIXES = ("h-", "r-", "f-", "s-")
@@ -108,9 +117,13 @@ def roster(intake_id: int):
         intake=intake, roster=current, form=form, values=values, errors=errors,
         verdicts=verdicts, close_form=forms.CloseIntakeForm(),
         can_close=intake.ends_on <= portal_today(),
-        grid=grid, cells=_cell_labels(), module_cells=roster_cells.module_cells,
-        options=roster_cells.result_options(
-            {outcome.value: str(label) for outcome, label in OUTCOME_LABELS.items()}),
+        teacher_row=roster_cells.row_writer(
+            modules=current.cell_modules, values=values, errors=errors, labels=_cell_labels(),
+            options=roster_cells.result_options(
+                {outcome.value: str(label) for outcome, label in OUTCOME_LABELS.items()}),
+            is_score=current.rules.final_kind == AssessmentKind.SCORE,
+            status_label=status_label, plain_name=plain_name,
+            result_label=lambda result: RESULT_LABELS.get(result, result)),
     )
 
 

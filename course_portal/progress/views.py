@@ -51,14 +51,14 @@ RESULT_LABELS = {
 def _progress_helpers():
     return {
         "status_label": status_label,
-        "plain_name": _plain_name,
+        "plain_name": plain_name,
         "outcome_label": lambda outcome: OUTCOME_LABELS.get(Outcome(outcome), outcome),
         "module_state_label": lambda state: STATE_LABELS.get(state, state),
         "result_label": lambda result: RESULT_LABELS.get(result, result),
     }
 
 
-def _plain_name(user) -> str:
+def plain_name(user) -> str:
     """The teacher's name as plain text for the page's language (for labels, not markup)."""
     return display_name(user.profile, current_language()) or user.email
 
