@@ -13,13 +13,14 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import Select, func, select
-from sqlalchemy.orm import contains_eager, selectinload
+from sqlalchemy import CompoundSelect, Select, String, cast, func, literal, select
+from sqlalchemy.orm import selectinload
 
 from course_portal.accounts.models import TeacherProfile, User
-from course_portal.catalog.models import Intake, PartnerUniversity, Program
+from course_portal.catalog.models import Intake
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.core.outbox import queue_email
+from course_portal.dashboard.catalog import Catalog, IntakeRow, PartnerRow, read_catalog
 from course_portal.dashboard.tallies import ApplicationTally, PartnerTally
 from course_portal.enrollment.models import Application, ApplicationStatus, FundingSource
 from course_portal.enrollment.queue import REVIEWABLE
@@ -29,6 +30,10 @@ from course_portal.progress import services as progress
 S = ApplicationStatus
 #: the statuses of teachers who take (or took) the course
 TAKING = (S.ENROLLED, S.COMPLETED, S.NOT_COMPLETED)
+#: what a row of tallied_figures()' statement counts: statuses and funding, or a university
+STATUS_ROW, PARTNER_ROW = "status", "partner"
+#: the seats chart shows this many intakes, newest first
+SEAT_INTAKES = 30
 #: an intake's overview lists upcoming dates this many days ahead
 UPCOMING_DAYS = 60
 
@@ -113,10 +118,10 @@ class Figures:
     """Every figure of the dashboard, as plain numbers."""
 
     by_status: dict[str, int] = field(default_factory=dict)
-    #: (intake, seats taken) for the intakes in view
-    seats: list[tuple[Intake, int]] = field(default_factory=list)
-    #: (partner id or None, partner, distinct teachers)
-    by_partner: list[tuple[PartnerUniversity | None, int]] = field(default_factory=list)
+    #: (intake, seats taken) for the intakes in view, newest first
+    seats: list[tuple[IntakeRow, int]] = field(default_factory=list)
+    #: (partner or None, distinct teachers), most teachers first
+    by_partner: list[tuple[PartnerRow | None, int]] = field(default_factory=list)
     by_funding: dict[str | None, int] = field(default_factory=dict)
     completed: int = 0
     not_completed: int = 0
@@ -138,11 +143,15 @@ class Figures:
         return self.completed * 100 // self.finished if self.finished else None
 
 
-def figures(filters: DashboardFilters) -> Figures:
-    """The dashboard's figures under the filters, in six aggregate queries."""
+def figures(filters: DashboardFilters, catalog: Catalog | None = None) -> Figures:
+    """The dashboard's figures under the filters, in a few aggregate queries.
+
+    catalog, which the page's filters read already, names the intakes and partner universities
+    of the charts; without it they are read here.
+    """
     if filters.submitted_from is None and filters.submitted_to is None:
-        return tallied_figures(filters)
-    return counted_figures(filters)
+        return tallied_figures(filters, catalog)
+    return counted_figures(filters, catalog)
 
 
 def _tallies(stmt: Select, filters: DashboardFilters) -> Select:
@@ -164,33 +173,42 @@ def _tallies(stmt: Select, filters: DashboardFilters) -> Select:
     return stmt
 
 
-def tallied_figures(filters: DashboardFilters) -> Figures:
+def tallied_figures(filters: DashboardFilters, catalog: Catalog | None = None) -> Figures:
     """figures() from the tallies: the same numbers as counted_figures() without a period."""
     result = Figures()
-    rows = db.session.execute(
-        _tallies(select(ApplicationTally.status, func.sum(ApplicationTally.applications),
-                        func.sum(ApplicationTally.certified)), filters)
-        .group_by(ApplicationTally.status)
-    ).all()
-    result.by_status = {status: int(count) for status, count, _c in rows if count}
-    result.certificates = sum(int(certified or 0) for _s, _n, certified in rows)
+    unfiltered = filters == DashboardFilters()
+    # statuses and funding sources from one pass over the tallies (at most a few dozen groups):
+    # the table holds every intake's and university's rows, and without VACUUM it also holds
+    # their dead versions, so each pass over it costs about a millisecond
+    counts = _tallies(
+        select(literal(STATUS_ROW), ApplicationTally.status, ApplicationTally.funding_key,
+               func.sum(ApplicationTally.applications), func.sum(ApplicationTally.certified)),
+        filters).group_by(ApplicationTally.status, ApplicationTally.funding_key)
+    stmt: Select | CompoundSelect = counts
+    if unfiltered:  # and the universities' teachers in the same statement: one trip less
+        stmt = counts.union_all(
+            select(literal(PARTNER_ROW), literal(""), cast(PartnerTally.partner_key, String),
+                   PartnerTally.teachers, literal(0))
+            .where(PartnerTally.teachers > 0))
+    partner_rows = []
+    for kind, status, key, count, certified in db.session.execute(stmt):
+        if kind == PARTNER_ROW:
+            partner_rows.append((int(key) or None, int(count)))
+            continue
+        result.certificates += int(certified or 0)
+        if count:  # a group whose applications all left it keeps its row, at 0
+            result.by_status[status] = result.by_status.get(status, 0) + int(count)
+            funding = key or None
+            result.by_funding[funding] = result.by_funding.get(funding, 0) + int(count)
     result.completed = result.by_status.get(S.COMPLETED.value, 0)
     result.not_completed = result.by_status.get(S.NOT_COMPLETED.value, 0)
-    rows = db.session.execute(
-        _tallies(select(ApplicationTally.funding_key, func.sum(ApplicationTally.applications)),
-                 filters).group_by(ApplicationTally.funding_key)
-    ).all()
-    result.by_funding = {(key or None): int(count) for key, count in rows if count}
-    if filters == DashboardFilters():
-        partner_rows = [(key or None, teachers) for key, teachers in db.session.execute(
-            select(PartnerTally.partner_key, PartnerTally.teachers)
-            .where(PartnerTally.teachers > 0))]
-    else:
+    if not unfiltered:
         # distinct teachers under a filter cannot be added up from the tallies; the filter
         # bounds what is read (one intake, programme, university or funding source)
         partner_rows = _teachers_by_partner(filters)
-    result.by_partner = _partner_rows(partner_rows)
-    result.seats = _seats(filters)
+    catalog = catalog or read_catalog()
+    result.by_partner = _partner_rows(partner_rows, catalog)
+    result.seats = _seats(filters, catalog)
     return result
 
 
@@ -206,32 +224,25 @@ def _teachers_by_partner(filters: DashboardFilters) -> list[tuple[int | None, in
     return [(partner_id, count) for partner_id, count in rows]
 
 
-def _partner_rows(partner_rows) -> list[tuple[PartnerUniversity | None, int]]:
+def _partner_rows(partner_rows, catalog: Catalog) -> list[tuple[PartnerRow | None, int]]:
     """(partner id, teachers) as (partner, teachers), most teachers first."""
-    partners = {p.id: p for p in db.session.scalars(select(PartnerUniversity).where(
-        PartnerUniversity.id.in_([pid for pid, _ in partner_rows if pid is not None])))}
+    partners = {partner.id: partner for partner in catalog.partners}
     return sorted(
         ((partners.get(pid), count) for pid, count in partner_rows),
         key=lambda row: (-row[1], row[0].name_en if row[0] else "\uffff"),
     )
 
 
-def _seats(filters: DashboardFilters) -> list[tuple[Intake, int]]:
+def _seats(filters: DashboardFilters, catalog: Catalog) -> list[tuple[IntakeRow, int]]:
     """The intake's own seat counter, for the intakes the program/intake filters leave."""
-    intakes = select(Intake).join(Program, Program.id == Intake.program_id)
-    if filters.program_id is not None:
-        intakes = intakes.where(Intake.program_id == filters.program_id)
-    if filters.intake_id is not None:
-        intakes = intakes.where(Intake.id == filters.intake_id)
     return [
-        (intake, intake.seats_taken)
-        for intake in db.session.scalars(
-            intakes.options(contains_eager(Intake.program))
-            .order_by(Intake.starts_on.desc(), Intake.id.desc()).limit(30))
-    ]
+        (intake, intake.seats_taken) for intake in catalog.intakes  # newest first
+        if (filters.program_id is None or intake.program_id == filters.program_id)
+        and (filters.intake_id is None or intake.id == filters.intake_id)
+    ][:SEAT_INTAKES]
 
 
-def counted_figures(filters: DashboardFilters) -> Figures:
+def counted_figures(filters: DashboardFilters, catalog: Catalog | None = None) -> Figures:
     """figures() counted from the applications themselves: for a period, and as the truth
     the tallies are checked against."""
     result = Figures()
@@ -243,7 +254,8 @@ def counted_figures(filters: DashboardFilters) -> Figures:
     result.completed = result.by_status.get(S.COMPLETED.value, 0)
     result.not_completed = result.by_status.get(S.NOT_COMPLETED.value, 0)
 
-    result.by_partner = _partner_rows(_teachers_by_partner(filters))
+    catalog = catalog or read_catalog()
+    result.by_partner = _partner_rows(_teachers_by_partner(filters), catalog)
 
     rows = db.session.execute(
         _applications(select(Application.funding_source, func.count(Application.id)), filters)
@@ -257,7 +269,7 @@ def counted_figures(filters: DashboardFilters) -> Figures:
         .where(Certificate.status == CertificateStatus.ISSUED)
     ) or 0
 
-    result.seats = _seats(filters)
+    result.seats = _seats(filters, catalog)
     return result
 
 

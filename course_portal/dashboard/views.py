@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from urllib.parse import urlencode
+
 from flask import Blueprint, Response, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -19,13 +22,13 @@ from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
 from course_portal.dashboard import reports, services
-from course_portal.dashboard.charts import bar_chart
+from course_portal.dashboard.catalog import fill_choices, read_catalog
+from course_portal.dashboard.charts import bar_chart, table_rows
 from course_portal.dashboard.forms import BulkEmailForm, DashboardFilterForm
 from course_portal.dashboard.services import Bar
 from course_portal.enrollment.labels import FUNDING_NAMES, status_name
 from course_portal.enrollment.models import FundingSource
-from course_portal.enrollment.queue import REVIEWABLE, filter_choices
-from course_portal.enrollment.review_forms import fill_filter_choices
+from course_portal.enrollment.queue import REVIEWABLE
 from course_portal.extensions import db
 
 bp = Blueprint("dashboard", __name__)
@@ -37,33 +40,49 @@ MIMETYPES = {
 }
 
 
-def _queue(filters: services.DashboardFilters, **extra) -> str:
-    """The review queue narrowed to the dashboard's filters and the figure's own."""
-    return url_for("enrollment.review_queue", **filters.queue_args(**extra))
+#: the characters werkzeug leaves unquoted in a query string (werkzeug.urls._urlencode)
+QUERY_SAFE = "!$'()*,/:;?@"
+
+
+def queue_links(filters: services.DashboardFilters) -> Callable[..., str]:
+    """link(**extra): the review queue narrowed to the dashboard's filters and a figure's own.
+
+    The queue's URL has no variable part: its path is built once and each figure's arguments
+    appended as url_for appends them, in the same order and quoting, instead of one url_for
+    per bar and figure (about 30 a page).
+    """
+    path = url_for("enrollment.review_queue")
+
+    def link(**extra) -> str:
+        args = filters.queue_args(**extra)
+        return f"{path}?{urlencode(args, safe=QUERY_SAFE)}" if args else path
+
+    return link
 
 
 def _charts(figures: services.Figures, filters: services.DashboardFilters) -> list[dict]:
     """Each figure as a chart: its id, title, bars and the label of its number column."""
+    queue_url = queue_links(filters)
     status_bars = [
         Bar(str(status_name(s)), figures.by_status.get(s.value, 0),
-            _queue(filters, status=s.value), key=s.value)
+            queue_url(status=s.value), key=s.value)
         for s in REVIEWABLE
     ]
     seat_bars = [
-        Bar(f"{intake.program.code} · {intake.t('title')}", taken,
+        Bar(f"{intake.program_code} · {intake.t('title')}", taken,
             url_for("dashboard.intake", intake_id=intake.id), of=intake.capacity,
             key=str(intake.id))
         for intake, taken in figures.seats
     ]
     partner_bars = [
         Bar(partner.t("name") if partner else _("No partner university"), count,
-            _queue(filters, partner=partner.id, status="all") if partner else "",
+            queue_url(partner=partner.id, status="all") if partner else "",
             key=str(partner.id) if partner else "")
         for partner, count in figures.by_partner
     ]
     funding_bars = [
         Bar(str(FUNDING_NAMES[source]), figures.by_funding.get(source.value, 0),
-            _queue(filters, funding=source.value, status="all"), key=source.value)
+            queue_url(funding=source.value, status="all"), key=source.value)
         for source in FundingSource
     ]
     if figures.by_funding.get(None):
@@ -85,18 +104,19 @@ def _charts(figures: services.Figures, filters: services.DashboardFilters) -> li
 @cached_page
 def index():
     """Figures and charts of the applications, narrowed by program, intake, partner, period."""
-    choices = filter_choices()
+    catalog = read_catalog()
     form = DashboardFilterForm(request.args)
-    fill_filter_choices(form, choices)
+    fill_choices(form, catalog)
     form.reset_invalid()
     filters = form.to_filters()
-    figures = services.figures(filters)
+    figures = services.figures(filters, catalog)
     charts = _charts(figures, filters)
     for chart in charts:
         chart["svg"] = bar_chart(chart["bars"], chart["title"], chart["id"])
+        chart["rows"] = table_rows(chart["bars"])
     return render_template(
         "dashboard/index.html", form=form, filters=filters, figures=figures, charts=charts,
-        queue_url=lambda **extra: _queue(filters, **extra), overdue_steps=steps.overdue(),
+        queue_url=queue_links(filters), overdue_steps=steps.overdue(),
     )
 
 
@@ -146,9 +166,8 @@ def _download(report: reports.Report, fmt: str, name: str, back: str) -> BaseRes
 @role_required(Role.COORDINATOR)
 def report_list():
     """The application-status report, and the partner universities' reports."""
-    choices = filter_choices()
     return render_template("dashboard/reports.html", report=reports.status_report(),
-                           partners=choices.partners)
+                           partners=read_catalog().partners)
 
 
 @bp.route("/dashboard/reports/status.<any(csv, xlsx, pdf):fmt>")
@@ -192,12 +211,12 @@ def partner_report_file(partner_id: int, fmt: str):
 @form_view
 def bulk_email():
     """Write to the teachers of an intake or a filtered set: preview first, then send."""
-    choices = filter_choices()
+    catalog = read_catalog()
     if request.method == "POST":
         form = BulkEmailForm()
     else:  # a link from an intake's overview fills in the intake
         form = BulkEmailForm(formdata=request.args or None)
-    fill_filter_choices(form, choices)
+    fill_choices(form, catalog)
     if form.validate_on_submit() and request.form.get("action") != "edit":
         recipients = services.recipients(form.to_filters(), form.statuses())
         if request.form.get("action") == "send" and recipients:

@@ -76,3 +76,19 @@ def test_bad_filters_are_ignored(client, login_as, db):
     login_as("coordinator")
     response = client.get("/dashboard?intake=999999&submitted_from=yesterday&funding=gold")
     assert response.status_code == 200
+
+
+def test_queue_links_are_what_url_for_builds(app):
+    from flask import url_for
+
+    from course_portal.dashboard.views import queue_links
+
+    cases = [services.DashboardFilters(),
+             services.DashboardFilters(program_id=3, intake_id=12, partner_id=7, funding="other")]
+    with app.test_request_context("/dashboard"):
+        for filters in cases:
+            link = queue_links(filters)
+            for extra in ({}, {"status": "all"}, {"status": "needs_decision"},
+                          {"partner": 5, "status": "all"}, {"funding": "self_funded"}):
+                assert link(**extra) == url_for("enrollment.review_queue",
+                                                **filters.queue_args(**extra))
