@@ -20,8 +20,8 @@ from course_portal.accounts.models import TeacherProfile, User
 from course_portal.catalog.models import Intake
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.core.outbox import queue_email
-from course_portal.dashboard.catalog import Catalog, IntakeRow, PartnerRow, read_catalog
 from course_portal.dashboard.tallies import ApplicationTally, PartnerTally
+from course_portal.enrollment.filter_lists import Catalog, IntakeRow, PartnerRow, read_catalog
 from course_portal.enrollment.models import Application, ApplicationStatus, FundingSource
 from course_portal.enrollment.queue import REVIEWABLE
 from course_portal.extensions import db

@@ -22,10 +22,10 @@ from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
 from course_portal.dashboard import reports, services
-from course_portal.dashboard.catalog import fill_choices, read_catalog
 from course_portal.dashboard.charts import bar_chart, table_rows
 from course_portal.dashboard.forms import BulkEmailForm, DashboardFilterForm
 from course_portal.dashboard.services import Bar
+from course_portal.enrollment.filter_lists import fill_choices, read_catalog
 from course_portal.enrollment.labels import FUNDING_NAMES, status_name
 from course_portal.enrollment.models import FundingSource
 from course_portal.enrollment.queue import REVIEWABLE

@@ -13,7 +13,7 @@ from typing import Generic, NamedTuple, TypeVar
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import Select, case, func, or_, select
-from sqlalchemy.orm import contains_eager, defer, joinedload, load_only
+from sqlalchemy.orm import contains_eager, defer, load_only
 
 from course_portal.accounts.models import TeacherProfile, User
 from course_portal.catalog.models import Intake, PartnerUniversity, Program
@@ -296,33 +296,6 @@ def queue_page(
     )
     rows = [QueueRow(application, count) for application, count in db.session.execute(stmt)]
     return QueuePage(rows=rows, total=total, page=page, per_page=per_page)
-
-
-@dataclass
-class FilterChoices:
-    """What the filters offer: every program, intake and partner university."""
-
-    programs: list[Program]
-    intakes: list[Intake]
-    partners: list[PartnerUniversity]
-
-    def intake(self, intake_id: int | None) -> Intake | None:
-        """The intake of that id among the choices, or None."""
-        return next((i for i in self.intakes if i.id == intake_id), None)
-
-
-def filter_choices() -> FilterChoices:
-    """Programs by code, intakes newest first with their program, partners by English name."""
-    return FilterChoices(
-        programs=list(db.session.scalars(select(Program).order_by(Program.code))),
-        intakes=list(db.session.scalars(
-            select(Intake).options(joinedload(Intake.program))
-            .order_by(Intake.starts_on.desc(), Intake.id.desc())
-        )),
-        partners=list(db.session.scalars(
-            select(PartnerUniversity).order_by(PartnerUniversity.name_en)
-        )),
-    )
 
 
 def application_labels(application_ids) -> dict[int, str]:

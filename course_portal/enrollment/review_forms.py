@@ -29,7 +29,7 @@ from wtforms.validators import (
 from course_portal.accounts.forms import optional_id
 from course_portal.core.form_messages import at_most, between
 from course_portal.core.text import SafeText, normalize_multiline, normalize_text
-from course_portal.core.web import options, options_of
+from course_portal.core.web import options_of
 from course_portal.core.widgets import QuickSelect
 from course_portal.enrollment import labels, queue
 from course_portal.enrollment.models import ApplicationStatus
@@ -57,17 +57,6 @@ def funding_filter_choices() -> list[tuple[str, str]]:
 def sort_choices() -> list[tuple[str, str]]:
     """The orders the queue offers."""
     return list(queue.SORTS.items())
-
-
-def fill_filter_choices(form, choices: queue.FilterChoices) -> None:
-    """The program, intake and partner selects of a filter form (the queue's, the
-    dashboard's), each with "all" first."""
-    form.program.choices = options([("", _l("All programs"))] + [
-        (program.id, f"{program.code} · {program.t('title')}") for program in choices.programs])
-    form.intake.choices = options([("", _l("All intakes"))] + [
-        (intake.id, f"{intake.program.code} · {intake.t('title')}") for intake in choices.intakes])
-    form.partner.choices = options([("", _l("All partner universities"))] + [
-        (partner.id, partner.t("name")) for partner in choices.partners])
 
 
 class QueueFilterForm(Form):

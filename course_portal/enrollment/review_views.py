@@ -31,6 +31,7 @@ from course_portal.core.permissions import role_required
 from course_portal.core.web import form_view
 from course_portal.enrollment import (
     confirmation,
+    filter_lists,
     labels,
     queue,
     queue_export,
@@ -51,7 +52,6 @@ from course_portal.enrollment.review_forms import (
     DecisionForm,
     ExtendConfirmationForm,
     QueueFilterForm,
-    fill_filter_choices,
 )
 from course_portal.enrollment.views import bp
 from course_portal.extensions import db
@@ -76,10 +76,10 @@ def _put_errors(form, error: EnrollmentError) -> None:
 # --- the queue ------------------------------------------------------------------------------
 
 
-def _filter_form(choices: queue.FilterChoices) -> QueueFilterForm:
+def _filter_form(choices: filter_lists.Catalog) -> QueueFilterForm:
     """The filters from the query string, with the choices filled in; bad values reset."""
     form = QueueFilterForm(request.args)
-    fill_filter_choices(form, choices)
+    filter_lists.fill_choices(form, choices)
     form.reset_invalid()
     return form
 
@@ -125,7 +125,7 @@ def _flash_outcome(outcome: services.BulkOutcome, decision: str) -> None:
 @cached_page
 def review_queue():
     """The applications to review, filtered and sorted, 50 to a page; decide on many at once."""
-    choices = queue.filter_choices()
+    choices = filter_lists.read_catalog()
     filter_form = _filter_form(choices)
     filters = filter_form.to_filters()
     page_number = filter_form.page.data or 1
@@ -255,7 +255,7 @@ def review_decide(application_id: int):
 
 
 def _export_filters() -> queue.QueueFilters:
-    return _filter_form(queue.filter_choices()).to_filters()
+    return _filter_form(filter_lists.read_catalog()).to_filters()
 
 
 def _log_export(kind: str, filters: queue.QueueFilters) -> None:

@@ -1,9 +1,10 @@
-"""The programmes, intakes and partner universities the dashboard names, read as a few columns.
+"""The programmes, intakes and partner universities staff filter by, read as a few columns.
 
-The dashboard's filters list every programme, intake and partner university, and its charts name
-the intakes and universities again. Loading them as whole ORM rows (every column, an identity
-map entry, a joined program per intake) cost about 4 ms of a 20 ms page; these rows carry only
-what the page shows, read in two statements, and serve the filters and the charts alike.
+The review queue's and the dashboard's filters list every programme, intake and partner
+university, and the dashboard's charts name the intakes and universities again. Loading them
+as whole ORM rows (every column, an identity map entry, a joined program per intake) cost
+about 4 ms of a 20 ms page; these rows carry only what the pages show, read in two
+statements, and serve the filters and the charts alike.
 """
 
 from __future__ import annotations
@@ -45,6 +46,11 @@ class IntakeRow(TranslatedMixin):
     capacity: int
     seats_taken: int
 
+    @property
+    def seats_left(self) -> int:
+        """Seats not yet taken (never below zero)."""
+        return max(self.capacity - self.seats_taken, 0)
+
 
 @dataclass(frozen=True)
 class PartnerRow(TranslatedMixin):
@@ -63,6 +69,10 @@ class Catalog:
     programs: list[ProgramRow]
     intakes: list[IntakeRow]
     partners: list[PartnerRow]
+
+    def intake(self, intake_id: int | None) -> IntakeRow | None:
+        """The intake of that id among the choices, or None."""
+        return next((i for i in self.intakes if i.id == intake_id), None)
 
 
 def read_catalog() -> Catalog:
@@ -83,7 +93,7 @@ def read_catalog() -> Catalog:
         if intake_id is not None:  # a programme without intakes yet has one row, all None
             intakes.append(IntakeRow(intake_id, program_id, code, i_en, i_zh, i_ru, starts_on,
                                      capacity, seats_taken))
-    # newest first, as the review queue's filter lists them
+    # newest first
     intakes.sort(key=lambda intake: (intake.starts_on, intake.id), reverse=True)
     partners = [PartnerRow(*row) for row in db.session.execute(
         select(PartnerUniversity.id, PartnerUniversity.name_en, PartnerUniversity.name_zh,
@@ -92,11 +102,8 @@ def read_catalog() -> Catalog:
 
 
 def fill_choices(form, catalog: Catalog) -> None:
-    """The program, intake and partner selects of a dashboard form, each with "all" first.
-
-    The same options as enrollment.review_forms.fill_filter_choices gives the review queue,
-    whose lists the dashboard's links lead to.
-    """
+    """The program, intake and partner selects of a filter form (the queue's, the
+    dashboard's), each with "all" first."""
     form.program.choices = options([("", _l("All programs"))] + [
         (program.id, f"{program.code} · {program.t('title')}") for program in catalog.programs])
     form.intake.choices = options([("", _l("All intakes"))] + [
