@@ -317,7 +317,7 @@ def _dated(ledger: progress.Ledger, intake: Intake) -> progress.Ledger:
     # over, its attendance counts as past, so a teacher who missed it shows as at risk
     return replace(ledger, lines=[
         line if line.ends_on is not None
-        else replace(line, starts_on=intake.starts_on, ends_on=intake.ends_on)
+        else line._replace(starts_on=intake.starts_on, ends_on=intake.ends_on)
         for line in ledger.lines
     ])
 

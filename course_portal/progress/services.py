@@ -40,9 +40,9 @@ RESULT_PENDING = "pending"
 # --- the pure rules -------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class LedgerLine:
-    """One module in a teacher's ledger."""
+class LedgerLine(NamedTuple):
+    """One module in a teacher's ledger (a tuple: a roster page makes 850 of them, and a frozen
+    dataclass sets each field through object.__setattr__)."""
 
     module_id: int
     position: int
