@@ -30,6 +30,7 @@ from wtforms.validators import (
 from course_portal.accounts.consent import AGREEMENTS, ConsentKind
 from course_portal.accounts.models import AcademicTitle, EducationLevel, Sex
 from course_portal.accounts.profile_rules import ask_what_applying_needs
+from course_portal.accounts.profiles import partner_university_choices
 from course_portal.accounts.services import PASSWORD_MAX_LENGTH, password_problems
 from course_portal.core.form_messages import at_most, email_address, given, not_blank
 from course_portal.core.i18n import LANGUAGE_NAMES
@@ -326,8 +327,6 @@ def with_university_choices(form):
     With no partner university to choose, the menu is not required: a browser would refuse
     to send a form whose required menu offers only the blank choice.
     """
-    from course_portal.accounts.services import partner_university_choices
-
     choices = partner_university_choices()
     menu = form.partner_university_id
     menu.choices = options([("", _l("— choose your university —"))] + [

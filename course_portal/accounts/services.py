@@ -1,4 +1,5 @@
-"""Accounts: registration, confirmation, sign-in, passwords and profiles; the rules live here.
+"""Accounts: registration, confirmation, sign-in and passwords; the rules live here (profiles:
+profiles.py).
 
 Nothing here touches request, session or flash: the views, the CLI and the tests call the same
 functions with plain values, and commit.
@@ -21,20 +22,16 @@ from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from course_portal.accounts import consent
+from course_portal.accounts.errors import AccountError, LoginRefused, TokenError
 from course_portal.accounts.models import (
-    AcademicTitle,
     AccountToken,
-    EducationLevel,
     Role,
-    Sex,
     TeacherProfile,
     User,
 )
-from course_portal.accounts.profile_rules import FOR_APPLYING
-from course_portal.catalog.models import PartnerUniversity
+from course_portal.accounts.profiles import check_locale, profile_values
 from course_portal.core import audit
 from course_portal.core.outbox import queue_email
-from course_portal.core.timezones import is_zone
 from course_portal.db import execute_dml, utcnow
 from course_portal.extensions import db
 
@@ -46,61 +43,8 @@ PASSWORD_MAX_LENGTH = 256
 #: tokens are token_urlsafe(32), 43 characters; anything much longer is not one of ours
 TOKEN_MAX_LENGTH = 100
 
-#: the teacher_profiles columns a teacher fills in
-PROFILE_FIELDS = (
-    "family_name_zh", "given_name_zh", "family_name_latin", "given_name_latin", "name_ru",
-    "born_on", "partner_university_id", "department", "position", "academic_title", "phone",
-    "wechat_id", "sex", "citizenship", "education_level", "snils",
-)
-
 #: a hash per method, checked when no account matches so that both answers take as long
 _DUMMY_HASHES: dict[str, str] = {}
-
-
-class AccountError(Exception):
-    """A rule said no. errors maps a form field (None for the whole form) to its messages."""
-
-    def __init__(self, errors: dict[str | None, list] | None = None, message=None):
-        self.errors = dict(errors or {})
-        if message is not None:
-            self.errors.setdefault(None, []).append(message)
-        super().__init__()
-
-    def text(self) -> str:
-        """Every message on one line, for the command line and logs."""
-        return " ".join(str(m) for messages in self.errors.values() for m in messages)
-
-    def __str__(self) -> str:
-        return self.text()
-
-
-class LoginRefused(AccountError):
-    """Sign-in refused: reason is "invalid" (one message for every cause) or "unconfirmed"."""
-
-    def __init__(self, reason: str, user: User | None = None):
-        self.reason = reason
-        self.user = user
-        if reason == "unconfirmed":
-            message = _l(
-                "Please confirm your email address first. We have sent you a new link; "
-                "it may take a few minutes to arrive."
-            )
-        else:
-            message = _l("Email or password is incorrect.")
-        super().__init__(message=message)
-
-
-class TokenError(AccountError):
-    """An emailed link that cannot be used: reason is "unknown", "used" or "expired"."""
-
-    def __init__(self, reason: str):
-        self.reason = reason
-        messages = {
-            "unknown": _l("This link is not valid. Check that you opened the whole link from the email."),
-            "used": _l("This link has already been used."),
-            "expired": _l("This link has expired."),
-        }
-        super().__init__(message=messages[reason])
 
 
 # --- text and passwords -----------------------------------------------------------------
@@ -258,31 +202,6 @@ def send_confirmation(user: User) -> None:
 # --- registration and confirmation ------------------------------------------------------
 
 
-def _profile_values(fields: dict) -> dict:
-    """The profile columns from plain values, with defaults for what was left blank."""
-    values = {name: fields.get(name) for name in PROFILE_FIELDS if name in fields}
-    for name in ("name_ru", "department", "position", "phone", "wechat_id", "citizenship",
-                 "snils"):
-        if name in values and values[name] is None:
-            values[name] = ""
-    if "sex" in values:
-        values["sex"] = Sex(values["sex"]) if values["sex"] else None
-    if "education_level" in values:
-        level = values["education_level"]
-        values["education_level"] = EducationLevel(level) if level else None
-    if "academic_title" in values:
-        values["academic_title"] = AcademicTitle(values["academic_title"] or AcademicTitle.NONE)
-    university_id = values.get("partner_university_id")
-    if university_id is not None and db.session.get(PartnerUniversity, university_id) is None:
-        raise AccountError({"partner_university_id": [_l("Choose a university from the list.")]})
-    return values
-
-
-def _check_locale(locale: str) -> str:
-    languages = current_app.config["LANGUAGES"]
-    return locale if locale in languages else current_app.config["BABEL_DEFAULT_LOCALE"]
-
-
 def register_teacher(*, email: str, password: str, locale: str, consents=(),
                      consent_language: str | None = None, **profile) -> None:
     """Register a teacher, or tell the owner of an existing address; both look the same outside.
@@ -298,8 +217,8 @@ def register_teacher(*, email: str, password: str, locale: str, consents=(),
     email = _valid_email(email)
     _check_new_password(password)
     password_hash = hash_password(password)
-    locale = _check_locale(locale)
-    values = _profile_values(profile)
+    locale = check_locale(locale)
+    values = profile_values(profile)
     existing = user_by_email(email)
     if existing is None:
         user = User(email=email, password_hash=password_hash, role=Role.TEACHER, locale=locale)
@@ -468,95 +387,6 @@ def reset_password(token: str, new_password: str) -> User:
     return user
 
 
-# --- profiles and language --------------------------------------------------------------
-
-
-def partner_university_choices() -> list[tuple[int, str]]:
-    """Partner universities as (id, name in the reader's language), sorted by that name."""
-    universities = db.session.scalars(
-        select(PartnerUniversity).order_by(PartnerUniversity.name_en)
-    ).all()
-    choices = [(u.id, u.t("name")) for u in universities]
-    return sorted(choices, key=lambda choice: choice[1].casefold())
-
-
-def _check_timezone(name: str | None) -> str:
-    """An IANA zone name, or "" for the role's default; anything else is refused."""
-    if not name:
-        return ""
-    if not is_zone(name):
-        raise AccountError({"timezone": [_l("Choose a time zone from the list.")]})
-    return name
-
-
-def update_teacher_profile(user: User, *, locale: str, timezone: str | None = None,
-                           wants_reminders: bool | None = None, **fields) -> None:
-    """Save a teacher's profile fields, language, time zone and whether reminders are wanted."""
-    values = _profile_values(fields)
-    if timezone is not None:
-        user.timezone = _check_timezone(timezone)
-    if wants_reminders is not None:
-        user.wants_reminders = bool(wants_reminders)
-    if user.profile is None:
-        user.profile = TeacherProfile(**values)
-    else:
-        for name, value in values.items():
-            setattr(user.profile, name, value)
-    user.locale = _check_locale(locale)
-    db.session.flush()
-
-
-def complete_for_applying(user: User, **fields) -> None:
-    """Save what an older account's profile lacked, typed on the apply page.
-
-    Only the fields an application needs (accounts.profile_rules) and only filled ones: a
-    blank field on the apply page leaves the profile as it was, and the submission says what
-    is still missing. A teacher without a profile gets one, with the rest blank.
-    """
-    unknown = set(fields) - set(FOR_APPLYING)
-    if unknown:
-        raise TypeError(f"not asked on the apply page: {sorted(unknown)}")
-    values = _profile_values({name: value for name, value in fields.items()
-                              if value not in (None, "")})
-    if not values:
-        return
-    if user.profile is None:
-        blank = {name: "" for name in FOR_APPLYING if name != "partner_university_id"}
-        user.profile = TeacherProfile(**(blank | values))
-    else:
-        for name, value in values.items():
-            setattr(user.profile, name, value)
-    db.session.flush()
-
-
-def set_russian_name(teacher: User, name_ru: str, *, actor: User) -> None:
-    """A coordinator sets or corrects a teacher's name in Cyrillic, as certificates print it."""
-    if teacher.profile is None:
-        raise AccountError({None: [_l("This teacher has no profile yet.")]})
-    before = teacher.profile.name_ru
-    teacher.profile.name_ru = name_ru
-    db.session.flush()
-    if before != name_ru:
-        audit.record("profile.name_ru_set", actor=actor, teacher=teacher, target=teacher.profile,
-                     before=before, after=name_ru)
-
-
-def update_staff_profile(user: User, *, display_name: str, locale: str,
-                         timezone: str | None = None) -> None:
-    """Save a staff member's display name, language and time zone."""
-    if timezone is not None:
-        user.timezone = _check_timezone(timezone)
-    user.display_name = display_name
-    user.locale = _check_locale(locale)
-    db.session.flush()
-
-
-def set_locale(user: User, language: str) -> None:
-    """Remember the user's language for pages and emails."""
-    if language in current_app.config["LANGUAGES"]:
-        user.locale = language
-
-
 # --- operators --------------------------------------------------------------------------
 
 
@@ -574,7 +404,7 @@ def create_user(
         role=Role(role),
         is_enabled=True,
         email_confirmed_at=utcnow(),
-        locale=_check_locale(locale),
+        locale=check_locale(locale),
         display_name=display_name,
     )
     db.session.add(user)

@@ -18,7 +18,7 @@ from flask import (
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
-from course_portal.accounts import consent, forms, palladius, passkeys, pinyin, services
+from course_portal.accounts import consent, forms, palladius, passkeys, pinyin, profiles, services
 from course_portal.accounts import session as sessions
 from course_portal.accounts.consent import ConsentKind
 from course_portal.accounts.models import Role, User
@@ -80,7 +80,7 @@ def _no_account_submitted() -> bool:
 
 
 def _profile_data(form) -> dict:
-    return {name: getattr(form, name).data for name in services.PROFILE_FIELDS}
+    return {name: getattr(form, name).data for name in profiles.PROFILE_FIELDS}
 
 
 # --- registration -----------------------------------------------------------------------
@@ -382,12 +382,12 @@ def edit_profile():
     if form.validate_on_submit():
         try:
             if user.role == Role.TEACHER:
-                services.update_teacher_profile(user, locale=form.locale.data,
+                profiles.update_teacher_profile(user, locale=form.locale.data,
                                                 timezone=form.timezone.data,
                                                 wants_reminders=form.wants_reminders.data,
                                                 **_profile_data(form))
             else:
-                services.update_staff_profile(
+                profiles.update_staff_profile(
                     user, display_name=form.display_name.data, locale=form.locale.data,
                     timezone=form.timezone.data,
                 )
@@ -408,7 +408,7 @@ def set_language():
     if language in current_app.config["LANGUAGES"]:
         session["locale"] = language
         if current_user.is_authenticated:
-            services.set_locale(current_user, language)
+            profiles.set_locale(current_user, language)
             db.session.commit()
     return redirect(safe_next(request.form.get("next"), url_for("catalog.index")))
 

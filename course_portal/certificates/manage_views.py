@@ -24,7 +24,7 @@ from flask_login import current_user
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload, undefer
 
-from course_portal.accounts import services as accounts_services
+from course_portal.accounts import profiles as accounts_profiles
 from course_portal.accounts.models import Role
 from course_portal.accounts.palladius import suggestion_for
 from course_portal.catalog.models import Intake
@@ -137,7 +137,7 @@ def russian_name(application_id: int):
     if request.method == "GET" and not form.name_ru.data:
         form.name_ru.data = suggestion_for(teacher.profile)
     if form.validate_on_submit():
-        accounts_services.set_russian_name(teacher, form.name_ru.data or "", actor=_actor())
+        accounts_profiles.set_russian_name(teacher, form.name_ru.data or "", actor=_actor())
         db.session.commit()
         flash(_("The name in Cyrillic is saved."), "success")
         return redirect(url_for(".manage_intake", intake_id=application.intake_id))

@@ -21,7 +21,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import selectinload
 
 from course_portal.accounts import consent
-from course_portal.accounts import services as account_services
+from course_portal.accounts import profiles as account_profiles
+from course_portal.accounts.errors import AccountError
 from course_portal.accounts.forms import with_university_choices
 from course_portal.accounts.models import Role, User
 from course_portal.accounts.profile_rules import missing_for_applying
@@ -152,8 +153,8 @@ def _complete_profile(form, teacher: User) -> bool:
     if not asked:
         return True
     try:
-        account_services.complete_for_applying(teacher, **asked)
-    except account_services.AccountError as error:  # nothing was changed
+        account_profiles.complete_for_applying(teacher, **asked)
+    except AccountError as error:  # nothing was changed
         for name, messages in error.errors.items():
             target = form[name].errors if name in form else form.form_errors
             target.extend(messages)
