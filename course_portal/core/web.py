@@ -100,13 +100,17 @@ def _moment_patterns(locale: Locale, style: Style):
 
 
 def _format_day(value: date | str | None, style: str = "medium") -> str:
-    """A date in the reader's format; ISO strings (frozen certificate snapshots) too."""
+    """A date in the reader's format; ISO strings (frozen certificate snapshots) too, and a
+    moment's day in the reader's zone."""
     if isinstance(value, str):
         value = date.fromisoformat(value) if value else None
     if not value:
         return ""
     if style in _STYLES:
-        locale, _zone = reader_locale_and_zone()
+        locale, zone = reader_locale_and_zone()
+        if isinstance(value, datetime):  # a moment's day is the reader's, as Babel rebases it
+            value = (value if value.tzinfo else value.replace(tzinfo=UTC)).astimezone(zone)
+            value = value.date()
         text = _moment_patterns(locale, style)[2].apply(value, locale)
     else:
         text = format_date(value, style)

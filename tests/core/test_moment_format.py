@@ -41,15 +41,19 @@ def test_a_moment_reads_as_babel_writes_it_in_the_readers_language_and_zone(app,
 
 
 @pytest.mark.parametrize("language", LANGUAGES)
-def test_a_day_reads_as_babel_writes_it_without_the_russian_year_mark(app, language):
+@pytest.mark.parametrize("zone", ZONES)
+def test_a_day_reads_as_babel_writes_it_without_the_russian_year_mark(app, language, zone):
+    """A day as it is; a moment's day in the reader's zone (revoked on 5 December in Moscow
+    when it is still the 4th in UTC)."""
     with app.test_request_context("/", headers={"Accept-Language": language}):
+        get_locale()
+        g._flask_babel.babel_tzinfo = timezone(zone)
         for style in STYLES:
-            for moment in _moments():
-                day = moment.date()
-                expected = format_date(day, style)
+            for value in [*_moments(), *(moment.date() for moment in _moments())]:
+                expected = format_date(value, style)
                 if language == "ru":
                     expected = web.RUSSIAN_YEAR_MARK.sub("", expected)
-                assert web._format_day(day, style) == expected, (language, style, day)
+                assert web._format_day(value, style) == expected, (language, zone, style, value)
         assert web._format_day(date(2027, 3, 3).isoformat(), "long") == web._format_day(
             date(2027, 3, 3), "long")
         assert web.format_moment(None) == "" and web._format_day("") == ""
