@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from sqlalchemy import func, select
 
-from course_portal.certificates import credentials
+from course_portal.certificates import credential_check, credentials
 from course_portal.certificates.forms import VerifyCredentialForm
 from course_portal.certificates.models import Certificate
 from course_portal.certificates.verify_views import FORM_OVERHEAD_BYTES
@@ -114,10 +114,10 @@ def verify_credential():
         try:
             if upload is not None and getattr(upload, "filename", None):
                 filename = clean_filename(upload.filename, fallback="")
-                answer = credentials.check_token(
-                    credentials.read_text(credentials.read_upload(upload.stream)))
+                answer = credential_check.check_token(
+                    credential_check.read_text(credential_check.read_upload(upload.stream)))
             else:
-                answer = credentials.check_text(form.credential.data or "")
+                answer = credential_check.check_text(form.credential.data or "")
         except credentials.CredentialRefused as refused:
             refusal = refused.message
     return render_template("certificates/verify_credential.html", form=form, answer=answer,
