@@ -5,23 +5,15 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 from course_portal.accounts.models import User
+from course_portal.core.domain import DomainError
 
 
-class AccountError(Exception):
-    """A rule said no. errors maps a form field (None for the whole form) to its messages."""
+class AccountError(DomainError):
+    """A rule of accounts said no: errors by form field (None for the whole form), or one
+    message for the whole form."""
 
     def __init__(self, errors: dict[str | None, list] | None = None, message=None):
-        self.errors = dict(errors or {})
-        if message is not None:
-            self.errors.setdefault(None, []).append(message)
-        super().__init__()
-
-    def text(self) -> str:
-        """Every message on one line, for the command line and logs."""
-        return " ".join(str(m) for messages in self.errors.values() for m in messages)
-
-    def __str__(self) -> str:
-        return self.text()
+        super().__init__(message=message, errors=errors)
 
 
 class LoginRefused(AccountError):

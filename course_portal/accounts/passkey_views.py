@@ -22,9 +22,9 @@ from course_portal.accounts.two_factor_views import (
     pending_or_redirect,
     second_step_limits,
 )
-from course_portal.accounts.views import _put_errors, bp, finish_sign_in
+from course_portal.accounts.views import bp, finish_sign_in
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view
+from course_portal.core.web import form_view, put_errors
 from course_portal.extensions import db
 
 log = logging.getLogger(__name__)
@@ -86,7 +86,7 @@ def add_passkey():
                                                form.credential.data or "", challenge, rp)
             except passkeys.PasskeyError as error:
                 db.session.rollback()
-                _put_errors(form, error)
+                put_errors(form, error)
             else:
                 db.session.commit()
                 flash(_("The passkey “%(name)s” is added. After your password you can use it "
@@ -144,7 +144,7 @@ def login_passkey():
             except passkeys.PasskeyError as error:
                 db.session.commit()  # the refusal's audit row
                 log.warning("passkey refused for user %s ip=%s", user.id, request.remote_addr)
-                _put_errors(form, error)
+                put_errors(form, error)
             else:
                 return finish_sign_in(user, pending.get("next"), pending.get("remember", False),
                                       "passkey")

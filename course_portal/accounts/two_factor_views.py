@@ -13,9 +13,9 @@ from flask_login import current_user
 from course_portal.accounts import forms, passkeys, two_factor
 from course_portal.accounts import session as sessions
 from course_portal.accounts.models import Role
-from course_portal.accounts.views import _home, _put_errors, bp, finish_sign_in
+from course_portal.accounts.views import _home, bp, finish_sign_in
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view
+from course_portal.core.web import form_view, put_errors
 from course_portal.extensions import db, limiter
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,7 @@ def login_code():
         except two_factor.TwoFactorError as error:
             db.session.commit()  # the refusal's audit row
             log.warning("two-factor code refused for user %s ip=%s", user.id, request.remote_addr)
-            _put_errors(form, error)
+            put_errors(form, error)
         else:
             response = finish_sign_in(user, pending.get("next"), pending.get("remember", False),
                                       method)
@@ -142,7 +142,7 @@ def two_factor_setup():
             db.session.rollback()
             log.warning("two-factor setup code refused for user %s ip=%s", user.id,
                         request.remote_addr)
-            _put_errors(form, error)
+            put_errors(form, error)
         else:
             db.session.commit()
             # shown in the answer to the POST, never kept anywhere: the only time they are seen
@@ -171,7 +171,7 @@ def two_factor_settings():
             codes = two_factor.regenerate_recovery_codes(user, form.password.data or "")
         except two_factor.TwoFactorError as error:
             db.session.rollback()
-            _put_errors(form, error)
+            put_errors(form, error)
         else:
             db.session.commit()
             return render_template("accounts/recovery_codes.html", codes=codes, first_time=False)

@@ -26,21 +26,11 @@ from course_portal.certificates.requirements import profile_gaps
 from course_portal.core.i18n import current_language
 from course_portal.core.logsafe import loggable
 from course_portal.core.permissions import public
-from course_portal.core.web import form_view, safe_next
+from course_portal.core.web import form_view, put_errors, safe_next
 from course_portal.extensions import db, limiter
 
 bp = Blueprint("accounts", __name__)
 log = logging.getLogger(__name__)
-
-
-def _put_errors(form, error: services.AccountError) -> None:
-    """Show a service's refusal on the form: on its fields, or above the form."""
-    for name, messages in error.errors.items():
-        field = form._fields.get(name) if name else None
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
 
 
 def _fresh_session() -> None:
@@ -112,7 +102,7 @@ def register():
                 **_profile_data(form),
             )
         except services.AccountError as error:
-            _put_errors(form, error)
+            put_errors(form, error)
         else:
             db.session.commit()
             return redirect(url_for("accounts.register_sent"))
@@ -211,7 +201,7 @@ def login():
                             _loggable(form.email.data),
                             refusal.user.id if refusal.user else "unknown", request.remote_addr)
             db.session.commit()  # the audit row, and for an unconfirmed account its new link
-            _put_errors(form, refusal)
+            put_errors(form, refusal)
         else:
             if user.has_two_factor or passkeys.has_passkeys(user):
                 db.session.commit()
@@ -291,7 +281,7 @@ def reset_password(token: str):
             return _token_problem(error, "reset")
         except services.AccountError as error:
             db.session.rollback()
-            _put_errors(form, error)
+            put_errors(form, error)
         else:
             db.session.commit()
             if current_user.is_authenticated:
@@ -319,7 +309,7 @@ def change_password():
             services.change_password(user, form.current_password.data or "",
                                      form.new_password.data or "")
         except services.AccountError as error:
-            _put_errors(form, error)
+            put_errors(form, error)
         else:
             db.session.commit()
             # this browser, with the new session token; the staff time limit goes on counting
@@ -392,7 +382,7 @@ def edit_profile():
                     timezone=form.timezone.data,
                 )
         except services.AccountError as error:
-            _put_errors(form, error)
+            put_errors(form, error)
         else:
             db.session.commit()
             flash(_("Your profile is saved."), "success")

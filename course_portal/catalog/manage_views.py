@@ -16,7 +16,7 @@ from course_portal.catalog.models import Intake, Program
 from course_portal.catalog.views import bp
 from course_portal.core.clock import portal_today
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view, options
+from course_portal.core.web import form_view, options, put_errors
 from course_portal.enrollment import seats
 from course_portal.extensions import db
 
@@ -56,15 +56,9 @@ def _field_for(form, name: str | None, module_rows: list | None = None):
 
 
 def _put_errors(form, error: CatalogError, module_rows: list | None = None) -> None:
-    """Show a service's refusal on the form: on its fields, or above the form."""
-    for name, lazy_messages in error.errors.items():
-        # str(): flask-babel's lazy strings count as safe HTML and would skip escaping
-        messages = [str(message) for message in lazy_messages]
-        field = _field_for(form, name, module_rows)
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
+    """put_errors with the catalog's field names (modules.N.field, quotas.PARTNER), and the
+    FieldLists' own errors gathered again from their rows."""
+    put_errors(form, error, lambda form, name: _field_for(form, name, module_rows))
     for list_name in ("modules", "quotas"):
         field_list = form._fields.get(list_name)
         if field_list is not None:

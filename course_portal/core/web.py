@@ -18,10 +18,31 @@ from flask_wtf.csrf import validate_csrf
 from wtforms import ValidationError
 from wtforms.fields.choices import SelectChoice  # type: ignore[attr-defined]  # 3.3's; stubs: 3.2
 
+from course_portal.core.domain import DomainError
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language, reader_locale_and_zone
 from course_portal.core.names import person_name
 from course_portal.core.timezones import deadline_text, portal_zone_label, zone_label
 from course_portal.extensions import csrf
+
+
+def put_errors(form, error: DomainError, field_for: Callable | None = None) -> None:
+    """Show a service's refusal on the form it answers: each message on its field, or above
+    the form (form.form_errors) for the whole form or a field the form does not have.
+
+    field_for(form, name) finds the field of a name that is not simply a field's (a row of a
+    FieldList, a file field named by its kind). Messages become text here: Flask-Babel's lazy
+    strings count as safe HTML and would skip escaping.
+    """
+    for name, messages in error.errors.items():
+        texts = [str(message) for message in messages]
+        if field_for is not None:
+            field = field_for(form, name)
+        else:
+            field = form._fields.get(name) if name else None
+        if field is None:
+            form.form_errors.extend(texts)
+        else:
+            field.errors = [*field.errors, *texts]
 
 
 def safe_next(target: str | None, default: str = "/") -> str:

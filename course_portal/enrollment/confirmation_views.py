@@ -11,14 +11,14 @@ from sqlalchemy.orm import selectinload
 from course_portal.accounts.models import Role
 from course_portal.catalog.models import Intake
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view
+from course_portal.core.web import form_view, put_errors
 from course_portal.enrollment import confirmation
 from course_portal.enrollment.errors import EnrollmentError
 from course_portal.enrollment.forms import ConfirmSeatForm
 from course_portal.enrollment.loaders import get_application_or_404
 from course_portal.enrollment.models import Application
 from course_portal.enrollment.review_forms import DecisionForm, ExtendConfirmationForm
-from course_portal.enrollment.review_views import _load, _put_errors, _render_application
+from course_portal.enrollment.review_views import _load, _render_application
 from course_portal.enrollment.views import bp
 from course_portal.extensions import db
 
@@ -76,7 +76,7 @@ def review_extend_confirmation(application_id: int):
                                 form.until.data, form.reason.data or "")
         except EnrollmentError as error:
             db.session.rollback()
-            _put_errors(form, error)
+            put_errors(form, error)
         else:
             db.session.commit()
             assert application.confirm_by is not None  # extend() set it

@@ -28,7 +28,7 @@ from course_portal.core.clock import portal_today
 from course_portal.core.i18n import LANGUAGE_NAMES, current_language
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view
+from course_portal.core.web import form_view, put_errors
 from course_portal.enrollment import (
     confirmation,
     filter_lists,
@@ -61,16 +61,6 @@ log = logging.getLogger(__name__)
 S = ApplicationStatus
 #: the decisions, in the order of the buttons
 DECISION_ORDER = (S.APPROVED, S.WAITLISTED, S.REJECTED)
-
-
-def _put_errors(form, error: EnrollmentError) -> None:
-    """Show a service's refusal on the form: on its fields, or above the form."""
-    for name, messages in error.errors.items():
-        field = form._fields.get(name) if name else None
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
 
 
 # --- the queue ------------------------------------------------------------------------------
@@ -139,7 +129,7 @@ def review_queue():
             )
         except EnrollmentError as error:
             db.session.rollback()
-            _put_errors(form, error)
+            put_errors(form, error)
         else:
             db.session.commit()
             _flash_outcome(outcome, decision)
@@ -238,7 +228,7 @@ def review_decide(application_id: int):
                          reason=form.reason.data or "", seen_status=form.seen_status.data)
         except EnrollmentError as error:
             db.session.rollback()
-            _put_errors(form, error)
+            put_errors(form, error)
             if isinstance(error, StaleApplication):
                 # the page now shows the current status: deciding again from it is informed
                 form.seen_status.data = application.status.value

@@ -26,11 +26,12 @@ from course_portal.accounts.errors import AccountError
 from course_portal.accounts.forms import with_university_choices
 from course_portal.accounts.models import Role, User
 from course_portal.accounts.profile_rules import missing_for_applying
+from course_portal.catalog.loaders import get_intake_or_404
 from course_portal.catalog.models import Intake, Program
 from course_portal.core.clock import portal_today
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view
+from course_portal.core.web import form_view, put_errors
 from course_portal.enrollment import documents, forms, labels, services
 from course_portal.enrollment.errors import EnrollmentError, StaleApplication
 from course_portal.enrollment.loaders import get_application_or_404, get_document_or_404
@@ -53,26 +54,6 @@ REASON_SHOWN = frozenset({S.REJECTED, S.WAITLISTED, S.WITHDRAWN})
 @bp.context_processor
 def _enrollment_helpers():
     return {"status_label": labels.status_label, "document_labels": labels.document_labels}
-
-
-def _put_errors(form, error: EnrollmentError, file_field: str | None = None) -> None:
-    """Show a service's refusal on the form: on its fields, or above the form."""
-    for name, messages in error.errors.items():
-        if name == "file" and file_field:
-            name = file_field
-        field = form._fields.get(name) if name else None
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
-
-
-def _intake_or_404(intake_id: int) -> Intake:
-    """An intake of a published program, or 404."""
-    intake = db.session.get(Intake, intake_id, options=[selectinload(Intake.program)])
-    if intake is None or not intake.program.is_published:
-        abort(404)
-    return intake
 
 
 def _application_of(teacher: User, intake: Intake) -> Application | None:
@@ -117,7 +98,7 @@ def _carries_no_file() -> bool:
 @form_view
 def apply(intake_id: int):
     """Start, continue, save and submit the teacher's application to an intake."""
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id, published_only=True)
     teacher = current_user._get_current_object()
     application = _application_of(teacher, intake)
     if application is not None and application.status != S.DRAFT:
@@ -182,7 +163,7 @@ def _save_and_maybe_submit(form, teacher: User, intake: Intake, application):
         )
     except EnrollmentError as error:
         db.session.rollback()
-        _put_errors(form, error)
+        put_errors(form, error)
         return None, application, None, False
 
     refused = _store_files(form, application, teacher)
@@ -197,7 +178,7 @@ def _save_and_maybe_submit(form, teacher: User, intake: Intake, application):
             return response, application, None, False
         except EnrollmentError as error:
             # submit changed nothing: the draft and its files are still worth keeping
-            _put_errors(form, error)
+            put_errors(form, error)
             _mark_missing_profile(form)
         else:
             db.session.commit()
@@ -229,7 +210,9 @@ def _store_files(form, application: Application, teacher: User) -> bool:
         try:
             documents.store_document(application, kind, upload.filename, upload.stream, teacher)
         except EnrollmentError as error:  # DocumentRefused among them: nothing was stored
-            _put_errors(form, error, file_field=kind.value)
+            # the service names its file "file"; the form has one file field per kind
+            put_errors(form, error, lambda form, name, field=kind.value: form._fields.get(
+                field if name == "file" else name) if name else None)
             refused = True
     return refused
 

@@ -10,11 +10,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from course_portal.accounts.models import Role
+from course_portal.catalog.loaders import get_intake_or_404
 from course_portal.catalog.models import Intake, Program
 from course_portal.core.clock import portal_today
 from course_portal.core.pagecache import cached_page
 from course_portal.core.permissions import role_required
-from course_portal.core.web import form_view
+from course_portal.core.web import form_view, put_errors
 from course_portal.enrollment import services as enrollment_services
 from course_portal.enrollment.labels import status_label
 from course_portal.enrollment.models import Application
@@ -39,13 +40,6 @@ def _actor():
     return current_user._get_current_object()
 
 
-def _intake_or_404(intake_id: int) -> Intake:
-    intake = db.session.get(Intake, intake_id, options=[selectinload(Intake.program)])
-    if intake is None:
-        abort(404)
-    return intake
-
-
 def _program_or_404(program_id: int) -> Program:
     program = db.session.get(Program, program_id)
     if program is None:
@@ -58,16 +52,6 @@ def _messages(error: ProgressError) -> dict:
     return {name: [str(m) for m in messages] for name, messages in error.errors.items()}
 
 
-def _put_errors(form, error: ProgressError) -> None:
-    """Show a service's refusal on a WTForms form: on its fields, or above it."""
-    for name, messages in _messages(error).items():
-        field = form._fields.get(name) if name else None
-        if field is None:
-            form.form_errors.extend(messages)
-        else:
-            field.errors = [*field.errors, *messages]
-
-
 # --- the roster grid ------------------------------------------------------------------------
 
 
@@ -77,7 +61,7 @@ def _put_errors(form, error: ProgressError) -> None:
 @cached_page
 def roster(intake_id: int):
     """Every enrolled teacher × every module: attended hours and result, and the final, at once."""
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id)
     if enrollment_services.catch_up(intake):  # the first day, before the timed step ran
         db.session.commit()
     current = grid.load_roster(intake, page=request.args.get("page", 1, type=int))
@@ -151,7 +135,7 @@ def _roster_url(intake: Intake, roster: grid.Roster) -> str:
 @form_view
 def close_intake(intake_id: int):
     """Move every enrolled teacher to completed or not completed by the rules, with emails."""
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id)
     form = forms.CloseIntakeForm()
     if not form.validate_on_submit():
         flash(_("This form had expired. Nothing was changed: try again."), "warning")
@@ -180,7 +164,7 @@ def close_intake(intake_id: int):
 @role_required(Role.COORDINATOR)
 def roster_template(intake_id: int):
     """The roster as a CSV template with what is recorded so far."""
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id)
     text = csv_import.template_csv(grid.load_roster(intake))
     return Response(
         text.encode("utf-8"),
@@ -194,7 +178,7 @@ def roster_template(intake_id: int):
 @form_view
 def roster_import(intake_id: int):
     """Upload a CSV of the roster and see, row by row, what it would change and what is wrong."""
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id)
     form = forms.ImportUploadForm()
     preview = text = None
     current = grid.load_roster(intake)
@@ -220,7 +204,7 @@ def roster_import(intake_id: int):
 @form_view
 def roster_import_confirm(intake_id: int):
     """Write the previewed CSV, all rows or none."""
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id)
     form = forms.ImportConfirmForm()
     if not form.validate_on_submit():
         flash(_("This form had expired. Nothing was imported: upload the file again."), "warning")
@@ -260,7 +244,7 @@ def rules(program_id: int):
                                form.final_kind.data, form.max_score.data, form.pass_mark.data)
         except ProgressError as error:
             db.session.rollback()
-            _put_errors(form, error)
+            put_errors(form, error)
         else:
             db.session.commit()
             flash(_("The completion rules of %(code)s are saved.", code=program.code), "success")
@@ -273,7 +257,7 @@ def rules(program_id: int):
 @form_view
 def schedule(intake_id: int):
     """The dates of each module in the intake."""
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id)
     modules = list(intake.program.modules)
     if request.method == "POST":
         form = forms.ScheduleForm()
