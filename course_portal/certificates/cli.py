@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import Intake
-from course_portal.certificates import frdo, jobs, registry, services
+from course_portal.certificates import frdo, jobs, pdfs, registry, services
 from course_portal.certificates.models import Certificate
 from course_portal.extensions import db
 
@@ -94,7 +94,7 @@ def pdf_command(number: str, output: str) -> None:
     )
     if certificate is None:
         raise click.ClickException(f"there is no certificate {number}")
-    pdf = services.pdf_bytes(certificate)
+    pdf = pdfs.pdf_bytes(certificate)
     if pdf is None:
         raise click.ClickException(f"the PDF of {certificate.registry_number} cannot be made "
                                    "yet; the log says why")

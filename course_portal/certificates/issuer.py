@@ -185,10 +185,11 @@ def signatories_of(program: Program) -> dict[SignatoryRole, Signatory | None]:
     return {role: found.get(slot) for role, slot in slots.items()}
 
 
-def gaps(program: Program) -> list:
-    """What stops the programme's certificates being signed: a line without its signatory."""
+def gaps(program: Program, rows: dict[SignatoryRole, Signatory | None] | None = None) -> list:
+    """What stops the programme's certificates being signed: a line without its signatory
+    (rows: signatories_of(program), when the caller has read them)."""
     problems = []
-    for role, row in signatories_of(program).items():
+    for role, row in (rows if rows is not None else signatories_of(program)).items():
         if row is None or not (row.name_ru.strip() and row.position_ru.strip()):
             if role == R.DIRECTOR:
                 problems.append(_l(
@@ -202,10 +203,12 @@ def gaps(program: Program) -> list:
     return problems
 
 
-def signatory_snapshot(program: Program) -> tuple[list[dict], dict[str, bytes]]:
-    """The lines a certificate prints, as frozen dicts, and the images they name by SHA-256."""
+def signatory_snapshot(program: Program, rows: dict[SignatoryRole, Signatory | None] | None = None
+                       ) -> tuple[list[dict], dict[str, bytes]]:
+    """The lines a certificate prints, as frozen dicts, and the images they name by SHA-256
+    (rows: signatories_of(program), when the caller has read them)."""
     lines, images = [], {}
-    for role, row in signatories_of(program).items():
+    for role, row in (rows if rows is not None else signatories_of(program)).items():
         if row is None:
             continue
         line = {"role": role.value}

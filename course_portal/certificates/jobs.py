@@ -6,6 +6,10 @@ only by a committed certificate, and at most one valid certificate exists per ap
 The job writes a heartbeat with each certificate; a running batch silent for
 BATCH_STALL_SECONDS is shown as stopped, and resuming it (the page's button or
 `flask certificates resume-batch`) runs it again: it issues only to those still without one.
+
+A batch reads its applications a slice at a time, with all that the checks and the
+certificates read of them (SLICE), and stores each certificate's PDF and the batch's progress
+in one commit: what a certificate costs beyond its render is its own few writes.
 """
 
 from __future__ import annotations
@@ -18,12 +22,14 @@ from flask import current_app
 from flask_babel import force_locale
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import selectinload
 
-from course_portal.accounts.models import User
-from course_portal.catalog.models import Intake
+from course_portal.accounts.models import TeacherProfile, User
+from course_portal.catalog.models import Intake, Program
 from course_portal.certificates import services
 from course_portal.certificates.models import BatchStatus, Certificate, IssueBatch
 from course_portal.certificates.pdf import CertificateError
+from course_portal.certificates.requirements import IssueContext, issue_context
 from course_portal.core.audit import record
 from course_portal.core.jobs import enqueue
 from course_portal.db import execute_dml, utcnow
@@ -43,12 +49,9 @@ def _name(application: Application) -> str:
     return f"{profile.name_zh} {profile.name_latin}".strip()
 
 
-def issue_one(application_id: int, actor_id: int | None) -> tuple[str | None, str, bool]:
-    """Issue for one application in its own transactions: (registry number or None, message,
-    whether the message is a problem for the batch page: a refusal, or a certificate issued
-    whose PDF could not be made yet)."""
-    application = db.session.get(Application, application_id)
-    actor = db.session.get(User, actor_id) if actor_id is not None else None
+def _issue(application_id: int, application: Application | None, actor: User | None,
+           context: IssueContext | None = None) -> tuple[str | None, str, bool]:
+    """issue_one() without its last commit: the PDF's transaction is left to the caller."""
     # the messages are stored for the batch page: in the language of the coordinator who
     # started it
     language = actor.locale if actor is not None else "en"
@@ -58,9 +61,8 @@ def issue_one(application_id: int, actor_id: int | None) -> tuple[str | None, st
                                 id=application_id)), True
     name = _name(application)
     try:
-        certificate = services.issue_certificate(application, actor)
+        certificate = services.issue_certificate(application, actor, context=context)
         number = certificate.registry_number
-        db.session.commit()
         if not certificate.pdf_size:
             with force_locale(language):
                 return number, str(_l(
@@ -79,6 +81,29 @@ def issue_one(application_id: int, actor_id: int | None) -> tuple[str | None, st
     return number, name, False
 
 
+def issue_one(application_id: int, actor_id: int | None) -> tuple[str | None, str, bool]:
+    """Issue for one application in its own transactions: (registry number or None, message,
+    whether the message is a problem for the batch page: a refusal, or a certificate issued
+    whose PDF could not be made yet)."""
+    application = db.session.get(Application, application_id)
+    actor = db.session.get(User, actor_id) if actor_id is not None else None
+    outcome = _issue(application_id, application, actor)
+    _commit_pdf(application_id)
+    return outcome
+
+
+def _commit_pdf(application_id: int) -> bool:
+    """Commit the transaction that stored a certificate's PDF (and the batch's progress);
+    False when it failed: the certificate stays issued, its PDF made later (pdfs.finish_pdfs)."""
+    try:
+        db.session.commit()
+    except Exception:
+        db.session.rollback()
+        log.exception("storing the PDF issued for application %s failed", application_id)
+        return False
+    return True
+
+
 #: what a coordinator reads of a failure the portal did not foresee (the log has the rest)
 UNEXPECTED = _l("an unexpected error; the log says what it was.")
 
@@ -88,18 +113,65 @@ def _problem(who: str, problem) -> str:
     return str(_l("%(who)s: %(problem)s", who=who, problem=str(problem)))
 
 
+#: applications read at once by a batch: their rows, teachers and profiles, the completion
+#: rules and results, the signatories and the seal, so that each certificate costs its own
+#: writes. An intake's batch is one slice or two (intakes take 20 to 60 teachers); each
+#: slice is read afresh, so what changes during a batch is seen a slice later, within
+#: seconds, as the batch's candidates were chosen when it started
+SLICE = 50
+
+
+def _read_slice(application_ids: list[int]) -> tuple[dict[int, Application],
+                                                     dict[int, IssueContext]]:
+    """The applications of these ids, with what issuing reads of them, and a context per intake."""
+    db.session.expire_all()  # read afresh, though commits keep what was loaded (issue_many)
+    applications = {a.id: a for a in db.session.scalars(
+        select(Application).where(Application.id.in_(application_ids))
+        .options(
+            selectinload(Application.teacher).selectinload(User.profile)
+            .selectinload(TeacherProfile.partner_university),
+            selectinload(Application.intake).selectinload(Intake.program)
+            .selectinload(Program.institute),
+            selectinload(Application.intake).selectinload(Intake.program)
+            .selectinload(Program.modules),
+        ))}
+    by_intake: dict[int, list[Application]] = {}
+    for application in applications.values():
+        by_intake.setdefault(application.intake_id, []).append(application)
+    contexts = {intake_id: issue_context(members[0].intake, members)
+                for intake_id, members in by_intake.items()}
+    return applications, contexts
+
+
 def issue_many(application_ids: Iterable[int], actor_id: int | None,
                progress: Callable[[int, str | None, str], None] | None = None) -> dict:
-    """Issue for each application, committing each; progress(index, number, message) after each."""
+    """Issue for each application, committing each; progress(index, number, message) after each,
+    inside the transaction that stores the certificate's PDF (committed right after it)."""
+    ids = list(application_ids)
     issued, problems = [], []
-    for index, application_id in enumerate(application_ids, start=1):
-        number, message, problem = issue_one(application_id, actor_id)
-        if number:
-            issued.append(number)
-        if problem:
-            problems.append({"application_id": application_id, "message": message})
-        if progress is not None:
-            progress(index, number, message if problem else "")
+    session = db.session()
+    # a commit would expire every row read for the slice, and each certificate would read
+    # them again; the slice is read afresh instead (_read_slice)
+    expire_on_commit, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        index = 0
+        for start in range(0, len(ids), SLICE):
+            applications, contexts = _read_slice(ids[start:start + SLICE])
+            actor = db.session.get(User, actor_id) if actor_id is not None else None
+            for application_id in ids[start:start + SLICE]:
+                index += 1
+                application = applications.get(application_id)
+                context = contexts[application.intake_id] if application is not None else None
+                number, message, problem = _issue(application_id, application, actor, context)
+                if number:
+                    issued.append(number)
+                if problem:
+                    problems.append({"application_id": application_id, "message": message})
+                if progress is not None:
+                    progress(index, number, message if problem else "")
+                _commit_pdf(application_id)
+    finally:
+        session.expire_on_commit = expire_on_commit
     _dispatch_outbox()
     return {"issued": issued, "problems": problems}
 
@@ -131,12 +203,13 @@ def enqueue_batch(batch: IssueBatch):
     return enqueue(RUN_BATCH, batch.id)
 
 
-def _save_progress(batch_id: int, **values) -> None:
+def _save_progress(batch_id: int, *, commit: bool = True, **values) -> None:
     db.session.execute(
         update(IssueBatch).where(IssueBatch.id == batch_id).values(**values)
         .execution_options(synchronize_session=False)
     )
-    db.session.commit()
+    if commit:
+        db.session.commit()
 
 
 def _claim(batch_id: int) -> bool:
@@ -174,17 +247,19 @@ def run_batch(batch_id: int) -> None:
     before = _issued_since_start(batch)
     _save_progress(batch_id, total=before + len(ids), processed=before, issued=before,
                    problems=[], heartbeat_at=utcnow())
-    issued = before
+    issued = processed = before
     problems: list[str] = []
 
     def progress(index: int, number: str | None, message: str) -> None:
-        """Store how far the batch is, so the page's progress bar moves and it looks alive."""
-        nonlocal issued
+        """Store how far the batch is, so the page's progress bar moves and it looks alive
+        (issue_many commits it with the certificate's PDF)."""
+        nonlocal issued, processed
+        processed = before + index
         if number:
             issued += 1
         if message:
             problems.append(message)
-        _save_progress(batch_id, processed=before + index, issued=issued,
+        _save_progress(batch_id, commit=False, processed=processed, issued=issued,
                        problems=list(problems), heartbeat_at=utcnow())
 
     try:
@@ -194,7 +269,9 @@ def run_batch(batch_id: int) -> None:
         log.exception("certificate batch %s failed", batch_id)
         mark_failed(batch_id)
         raise
-    _save_progress(batch_id, status=BatchStatus.DONE, finished_at=utcnow())
+    # with the counts again: a certificate whose last commit failed has none saved yet
+    _save_progress(batch_id, status=BatchStatus.DONE, finished_at=utcnow(), processed=processed,
+                   issued=issued, problems=list(problems))
 
 
 def stall_seconds() -> int:
@@ -255,8 +332,6 @@ CREDITED_HOURS_REASON = (
 def printed_credited_hours() -> list[Certificate]:
     """Valid certificates of layout 1, which printed the teacher's credited hours as the
     programme's volume, by registry number."""
-    from sqlalchemy.orm import selectinload
-
     valid = db.session.scalars(
         select(Certificate).where(Certificate.status == services.C.ISSUED)
         .options(selectinload(Certificate.program))

@@ -28,7 +28,7 @@ from course_portal.accounts import profiles as accounts_profiles
 from course_portal.accounts.models import Role
 from course_portal.accounts.palladius import suggestion_for
 from course_portal.catalog.models import Intake
-from course_portal.certificates import frdo, jobs, registry, requirements, services
+from course_portal.certificates import frdo, jobs, pdfs, registry, requirements, services
 from course_portal.certificates.forms import (
     FrdoExportForm,
     IssueForm,
@@ -331,7 +331,7 @@ def intake_zip(intake_id: int):
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for certificate in _valid_of_intake(intake.id, with_pdf=True):
-            pdf = services.pdf_bytes(certificate)
+            pdf = pdfs.pdf_bytes(certificate)
             if pdf is not None:  # one still being made is in the next download
                 archive.writestr(pdf_filename(certificate), pdf)
     buffer.seek(0)
@@ -352,7 +352,7 @@ def intake_pdf(intake_id: int):
         return redirect(url_for(".manage_intake", intake_id=intake.id))
     writer = PdfWriter()
     for certificate in certificates:
-        pdf = services.pdf_bytes(certificate)
+        pdf = pdfs.pdf_bytes(certificate)
         if pdf is not None:  # one still being made is in the next download
             writer.append(PdfReader(io.BytesIO(pdf)))
     buffer = io.BytesIO()

@@ -41,16 +41,23 @@ def _insert_counter_if_missing(program_id: int, year: int) -> None:
     )
 
 
-def next_sequence(program_id: int, year: int) -> int:
-    """Take the next number of the program's year in the caller's transaction (1, 2, 3, ...)."""
-    _insert_counter_if_missing(program_id, year)
-    number = db.session.scalar(
+def _bump(program_id: int, year: int) -> int | None:
+    return db.session.scalar(
         update(RegistryCounter)
         .where(RegistryCounter.program_id == program_id, RegistryCounter.year == year)
         .values(last_number=RegistryCounter.last_number + 1)
         .returning(RegistryCounter.last_number)
         .execution_options(synchronize_session=False)
     )
+
+
+def next_sequence(program_id: int, year: int) -> int:
+    """Take the next number of the program's year in the caller's transaction (1, 2, 3, ...)."""
+    # the counter exists but for the year's first certificate: one statement, not two
+    number = _bump(program_id, year)
+    if number is None:
+        _insert_counter_if_missing(program_id, year)
+        number = _bump(program_id, year)
     if number is None:  # pragma: no cover (the row was inserted just above)
         raise RuntimeError(f"no registry counter for program {program_id}, year {year}")
     return number

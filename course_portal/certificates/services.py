@@ -8,17 +8,19 @@ programme would otherwise take turns):
    a commit. Every check comes before it (eligibility, an existing certificate, characters no
    font covers), and a refusal raises before anything is written; the caller rolls back.
 2. the PDF rendered from the snapshot, signed when a key is configured, and stored in the row
-   by complete_pdf(); the caller commits.
+   by certificates.pdfs.complete_pdf(); the caller commits.
 
 A process that dies between the two leaves a certificate whose PDF is still to make
 (pdf_size 0), never a gap or a duplicate number: the timed step certificates.finish_pdfs
 finishes it from its snapshot, and so does the first download that asks for it.
+
+What the checks and the snapshot read besides the application (its verdict, the intake's
+refusals, the signatories, the seal) comes in an IssueContext: a batch reads one for a slice
+of applications at once, the issue button one for its application.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import hashlib
 import logging
 import secrets
 import unicodedata
@@ -27,7 +29,7 @@ from flask import current_app
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import attributes, selectinload
+from sqlalchemy.orm import selectinload
 
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import StudyForm
@@ -37,8 +39,8 @@ from course_portal.certificates.pdf import (
     CertificateError,
     UnrenderableText,
     check_renderable,
-    render_certificate,
 )
+from course_portal.certificates.requirements import IssueContext, context_for
 from course_portal.certificates.snapshot import (
     CURRENT_LAYOUT,
     CertificateSnapshot,
@@ -147,11 +149,13 @@ def eligibility(application: Application):
     return progress_eligibility(application)
 
 
-def refusal_reasons(application: Application, verdict=None, *, teacher_only=False) -> list:
+def refusal_reasons(application: Application, verdict=None, *, teacher_only=False,
+                    intake_problems: list | None = None) -> list:
     """Why the application's teacher cannot be certified now; empty when they can.
 
     teacher_only leaves out what holds for the whole intake (the training is not over, a
-    signatory is missing), which the intake's page says once: intake_refusals().
+    signatory is missing), which the intake's page says once: intake_refusals(), or
+    intake_problems when the caller has read them already.
     """
     if application.status not in CERTIFIABLE:
         return [_l("Only enrolled teachers who completed the program receive certificates.")]
@@ -160,7 +164,9 @@ def refusal_reasons(application: Application, verdict=None, *, teacher_only=Fals
         return list(verdict.reasons) or [_l("The completion rules are not met.")]
     reasons = requirements.profile_gap_message(application.teacher.profile)
     if not teacher_only:
-        reasons = intake_refusals(application.intake) + reasons
+        if intake_problems is None:
+            intake_problems = intake_refusals(application.intake)
+        reasons = intake_problems + reasons
     return reasons
 
 
@@ -169,10 +175,12 @@ def intake_refusals(intake) -> list:
     return requirements.too_early(intake, portal_today()) + issuer.gaps(intake.program)
 
 
-def build_snapshot(application: Application, number: str,
-                   verdict=None) -> tuple[CertificateSnapshot, dict[str, bytes]]:
+def build_snapshot(application: Application, number: str, verdict=None,
+                   context: IssueContext | None = None
+                   ) -> tuple[CertificateSnapshot, dict[str, bytes]]:
     """Everything the certificate will state, from the application and the signatories as they
-    are now, and the images (signatures, seal) it prints, by SHA-256."""
+    are now (or as context read them), and the images (signatures, seal) it prints, by
+    SHA-256."""
     profile = application.teacher.profile
     if profile is None:
         raise CertificateRefused(_l("The teacher has no profile: no name to print."))
@@ -180,12 +188,9 @@ def build_snapshot(application: Application, number: str,
     program = intake.program
     institute = program.institute
     partner = profile.partner_university
-    organisation = issuer.organisation()
-    lines, images = issuer.signatory_snapshot(program)
-    seal_sha256, seal_png = issuer.seal_image()
-    if seal_png is not None:
-        images[seal_sha256] = seal_png
-    verdict = verdict if verdict is not None else eligibility(application)
+    context = context_for(application, context)
+    organisation = context.organisation
+    verdict = verdict if verdict is not None else context.verdicts[application.id]
     try:
         return CertificateSnapshot(
             registry_number=number,
@@ -208,19 +213,19 @@ def build_snapshot(application: Application, number: str,
             ends_on=intake.ends_on,
             result=verdict.result,
             issued_on=portal_today(),
-            university_name_ru=organisation.full_name_ru,
-            university_name_en=organisation.full_name_en,
-            university_name_zh=organisation.full_name_zh,
-            city_ru=organisation.city_ru,
-            city_en=organisation.city_en,
-            city_zh=organisation.city_zh,
+            university_name_ru=organisation["full_name_ru"],
+            university_name_en=organisation["full_name_en"],
+            university_name_zh=organisation["full_name_zh"],
+            city_ru=organisation["city_ru"],
+            city_en=organisation["city_en"],
+            city_zh=organisation["city_zh"],
             layout_version=CURRENT_LAYOUT,
             # str(): a StrEnum or, on a row not yet reloaded, the plain value
             study_form=str(intake.study_form or StudyForm.FULL_TIME),
             delivery=str(intake.delivery or program.mode),
-            signatories=tuple(SignatoryLine(**line) for line in lines),
-            seal_sha256=seal_sha256,
-        ), images
+            signatories=tuple(SignatoryLine(**line) for line in context.lines),
+            seal_sha256=context.seal_sha256,
+        ), dict(context.images)
     except SnapshotProblem as exc:
         log.error("application %s: the certificate cannot be made: %s", application.id, exc)
         raise CertificateRefused(SNAPSHOT_PROBLEMS.get(exc.field, SNAPSHOT_PROBLEM)) from exc
@@ -282,80 +287,71 @@ def _move(certificate: Certificate, to: CertificateStatus, **values) -> None:
     db.session.expire(certificate)
 
 
-def _render(snapshot: CertificateSnapshot, code: str, images: dict[str, bytes]
-            ) -> tuple[bytes, bool]:
-    """The PDF for the snapshot, signed when a key is configured: (bytes, signed)."""
-    from course_portal.certificates.signing import (
-        long_term,
-        sign_pdf,
-        signature_words,
-        signing_paths,
-    )
-
-    pdf = render_certificate(snapshot, verify_url(code), images)
-    paths = signing_paths(current_app.config)
-    if paths is None:
-        return pdf, False
-    reason, location = signature_words(
-        {"ru": snapshot.city_ru, "zh": snapshot.city_zh, "en": snapshot.city_en})
-    return sign_pdf(pdf, *paths, reason=reason, location=location,
-                    long_term=long_term(current_app.config)), True
-
-
 def issue_certificate(application: Application, actor: User | None, *,
-                      replaces: Certificate | None = None, reason: str = "") -> Certificate:
+                      replaces: Certificate | None = None, reason: str = "",
+                      context: IssueContext | None = None) -> Certificate:
     """Issue the application's certificate: number, snapshot, row and email (committed here),
     then the PDF (the caller commits; see the module).
 
     actor None is the portal (the command line without --as). Raises CertificateRefused (not
     eligible, already certified, characters no font prints) before anything is written; the
     caller rolls back. A PDF that cannot be made leaves the certificate issued with its PDF
-    still to make (certificate.pdf_size 0), which the caller tells the coordinator.
+    still to make (certificate.pdf_size 0), which the caller tells the coordinator. context
+    is what a batch read for this application among others (issue_context); without it, it
+    is read now.
     """
+    from course_portal.certificates.pdfs import complete_pdf
+
     _check_staff(actor)
-    verdict = eligibility(application)
-    problems = refusal_reasons(application, verdict)
+    context = context_for(application, context)
+    verdict = context.verdicts[application.id]
+    problems = refusal_reasons(application, verdict, intake_problems=context.intake_problems)
     if problems:
         raise CertificateRefused(*problems)
-    current = valid_certificate(application)
-    if current is not None and (replaces is None or current.id != replaces.id):
+    held = context.holders.get(application.id)
+    if held is not None and (replaces is None or held[0] != replaces.id):
         raise CertificateRefused(
             _l("This teacher already holds certificate %(number)s. Re-issue it to correct it.",
-               number=current.registry_number))
+               number=held[1]))
     program = application.intake.program
     year = portal_today().year
     code = new_verification_code()
     # every check that needs no number first: a refusal here has taken nothing
     draft, images = build_snapshot(application, registry.registry_number(program.code, year, 9999),
-                                   verdict)
+                                   verdict, context)
     try:
         check_renderable(draft, verify_url(code))
     except UnrenderableText as exc:
         raise CertificateRefused(exc.message) from exc
+    # and what needs none is made now, so that the counter's row is held for the writes only
+    frozen = draft.to_dict()
+    profile = application.teacher.profile
+    assert profile is not None  # build_snapshot() refuses a teacher without one
+    register = requirements.register_data(profile, str(application.funding_source or ""))
 
     sequence = registry.next_sequence(program.id, year)
     # the counter row is locked now, so a certificate committed meanwhile by another
     # coordinator is visible (the partial unique index is the last guard)
-    current = valid_certificate(application)
+    current = db.session.execute(
+        select(Certificate.id, Certificate.registry_number)
+        .where(Certificate.application_id == application.id, Certificate.status == C.ISSUED)
+    ).first()
     if current is not None and (replaces is None or current.id != replaces.id):
         raise CertificateRefused(
             _l("This teacher received certificate %(number)s a moment ago; reload the page.",
                number=current.registry_number))
     number = registry.registry_number(program.code, year, sequence)
-    snapshot = dataclasses.replace(draft, registry_number=number)
+    # the draft with its number: to_dict() writes each field as it is, the number included
+    frozen["registry_number"] = number
     if replaces is not None:
         _move(replaces, C.SUPERSEDED, superseded_at=utcnow())
-    profile = application.teacher.profile
-    assert profile is not None  # build_snapshot() refuses a teacher without one
     certificate = Certificate(
         registry_number=number, program_id=program.id, year=year, sequence=sequence,
         verification_code=code, application_id=application.id, status=C.ISSUED,
-        snapshot=snapshot.to_dict(),
+        snapshot=frozen,
         # the PDF comes in the second transaction (complete_pdf)
         pdf=b"", pdf_sha256="", pdf_size=0, is_signed=False,
-        register_data=requirements.register_data(
-            profile,
-            str(application.funding_source or "")),
+        register_data=register,
         issued_at=utcnow(),
         issued_by_id=actor.id if actor is not None else None,
         replaces_id=replaces.id if replaces is not None else None,
@@ -382,93 +378,6 @@ def issue_certificate(application: Application, actor: User | None, *,
     db.session.commit()
     complete_pdf(certificate, images)
     return certificate
-
-
-# --- the PDF, after the row ---------------------------------------------------------------
-
-
-def _frozen_images(snapshot: CertificateSnapshot) -> dict[str, bytes] | None:
-    """The signature and seal images the snapshot names, from the signatories and seal as they
-    are now; None when one of them has been replaced since (its PNG is gone)."""
-    wanted = {line.signature_sha256 for line in snapshot.signatories} | {snapshot.seal_sha256}
-    wanted.discard("")
-    images: dict[str, bytes] = {}
-    for row in issuer.all_signatories():
-        if row.signature_sha256 in wanted and row.signature_png:
-            images[row.signature_sha256] = row.signature_png
-    seal_sha256, seal_png = issuer.seal_image()
-    if seal_sha256 in wanted and seal_png:
-        images[seal_sha256] = seal_png
-    return images if wanted <= images.keys() else None
-
-
-def complete_pdf(certificate: Certificate, images: dict[str, bytes] | None = None) -> bool:
-    """Render, sign and store the PDF of a certificate whose row has none yet; True when the
-    certificate has its PDF afterwards. The caller commits.
-
-    The PDF is made from the frozen snapshot, so it states what the row states however late
-    it is made. When rendering fails the row stays as it is and the failure is logged (the
-    step tries again; `flask doctor` lists what is still waiting). Two finishers at once
-    store one PDF: the UPDATE takes only a row that still has none.
-    """
-    if certificate.pdf_size:
-        return True
-    snapshot = CertificateSnapshot.from_dict(certificate.snapshot)
-    if images is None:
-        images = _frozen_images(snapshot)
-        if images is None:
-            log.error("certificate %s: a signature or seal image it names was replaced before "
-                      "its PDF was made; an admin restores it or re-issues the certificate",
-                      certificate.registry_number)
-            return False
-    try:
-        pdf, signed = _render(snapshot, certificate.verification_code, images)
-    except CertificateError as exc:
-        log.error("certificate %s: the PDF could not be made: %s", certificate.registry_number,
-                  exc)
-        return False
-    values = {"pdf": pdf, "pdf_sha256": hashlib.sha256(pdf).hexdigest(),
-              "pdf_size": len(pdf), "is_signed": signed}
-    stored = execute_dml(
-        update(Certificate).where(Certificate.id == certificate.id, Certificate.pdf_size == 0)
-        .values(**values).execution_options(synchronize_session=False)
-    ).rowcount
-    if stored:
-        for name, value in values.items():
-            attributes.set_committed_value(certificate, name, value)
-    else:
-        db.session.refresh(certificate)  # another finisher stored it first
-    return True
-
-
-def pending_pdfs() -> list[Certificate]:
-    """Certificates whose PDF is still to be made, oldest first."""
-    return list(db.session.scalars(
-        select(Certificate).where(Certificate.pdf_size == 0).order_by(Certificate.id)))
-
-
-def finish_pdfs() -> str:
-    """The timed step: make the PDFs that a process stopped before making; one commit each."""
-    done = failed = 0
-    for certificate in pending_pdfs():
-        if complete_pdf(certificate):
-            db.session.commit()
-            done += 1
-        else:
-            db.session.rollback()
-            failed += 1
-    return f"made {done}, still waiting {failed}"
-
-
-def pdf_bytes(certificate: Certificate) -> bytes | None:
-    """The certificate's PDF, made now if a process stopped before making it; None when it
-    cannot be made yet."""
-    if not certificate.pdf_size:
-        if not complete_pdf(certificate):
-            db.session.rollback()
-            return None
-        db.session.commit()
-    return certificate.pdf
 
 
 def revoke(certificate: Certificate, actor: User | None, reason: str) -> Certificate:
@@ -527,19 +436,24 @@ def notify(certificate: Certificate, event: str) -> None:
     )
 
 
+def _uncertified(intake) -> list[Application]:
+    """The intake's certifiable applications without a valid certificate, teachers loaded."""
+    holders = select(Certificate.application_id).where(Certificate.status == C.ISSUED)
+    return list(db.session.scalars(
+        select(Application).where(Application.intake_id == intake.id,
+                                  Application.status.in_(list(CERTIFIABLE)),
+                                  Application.id.not_in(holders)).order_by(Application.id)
+        .options(selectinload(Application.teacher).selectinload(User.profile))
+    ))
+
+
 def issuable(intake) -> list[Application]:
     """The intake's applications that can be certified now and hold no valid certificate."""
     from course_portal.progress.services import eligibilities
 
     if intake_refusals(intake):
         return []
-    holders = select(Certificate.application_id).where(Certificate.status == C.ISSUED)
-    candidates = list(db.session.scalars(
-        select(Application).where(Application.intake_id == intake.id,
-                                  Application.status.in_(list(CERTIFIABLE)),
-                                  Application.id.not_in(holders)).order_by(Application.id)
-        .options(selectinload(Application.teacher).selectinload(User.profile))
-    ))
+    candidates = _uncertified(intake)
     verdicts = eligibilities(intake, candidates)
     return [a for a in candidates if verdicts[a.id].eligible
             and not requirements.profile_gaps(a.teacher.profile)]
@@ -559,13 +473,7 @@ def ask_for_profile_data(intake, actor: User | None) -> int:
     needs, in their language, listing what to add; returns how many were asked."""
     from course_portal.progress.services import eligibilities
 
-    holders = select(Certificate.application_id).where(Certificate.status == C.ISSUED)
-    candidates = list(db.session.scalars(
-        select(Application).where(Application.intake_id == intake.id,
-                                  Application.status.in_(list(CERTIFIABLE)),
-                                  Application.id.not_in(holders)).order_by(Application.id)
-        .options(selectinload(Application.teacher).selectinload(User.profile))
-    ))
+    candidates = _uncertified(intake)
     verdicts = eligibilities(intake, candidates)
     config = current_app.config
     asked = 0

@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from course_portal.certificates import filecheck, services, sharecard
+from course_portal.certificates import filecheck, pdfs, sharecard
 from course_portal.certificates.forms import VerifyFileForm
 from course_portal.certificates.views import (
     bp,
@@ -123,6 +123,6 @@ def download_png(certificate_id: int):
     """The teacher's certificate as a picture, 2000 pixels wide, shown inline to be saved."""
     certificate = get_certificate_or_404(certificate_id, current_user)
     if not certificate.pdf_size:
-        services.pdf_bytes(certificate)  # made now, as for the PDF's download, when it can be
+        pdfs.pdf_bytes(certificate)  # made now, as for the PDF's download, when it can be
     name = pdf_filename(certificate).removesuffix(".pdf") + ".png"
     return _send_card(certificate, sharecard.FULL_WIDTH, download_name=name, private=True)

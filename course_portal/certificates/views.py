@@ -22,7 +22,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from course_portal.accounts.models import Role, User
-from course_portal.certificates import services
+from course_portal.certificates import pdfs, services
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.certificates.pdf import RESULT_LABELS
 from course_portal.certificates.snapshot import study_form_words
@@ -147,7 +147,7 @@ def send_pdf(certificate: Certificate):
     A certificate whose PDF a stopped process did not make gets it made now; while it cannot
     be made the answer is 503 with a retry hint, never a broken file.
     """
-    pdf = services.pdf_bytes(certificate)
+    pdf = pdfs.pdf_bytes(certificate)
     if pdf is None:
         abort(503, description=_("The PDF of this certificate is still being made. Please "
                                  "try again in a few minutes."))

@@ -76,10 +76,11 @@ def worker_command(burst: bool) -> None:
 
     if not current_app.config["REDIS_URL"]:
         raise click.ClickException("COURSE_PORTAL_REDIS_URL is not set; jobs run in place.")
-    from course_portal.certificates.pdf import warm_up
+    from course_portal.certificates.pdfs import warm_up
 
-    # RQ forks a work horse per job: the PDF engine and the fonts' coverage built here, once,
-    # are inherited by every horse instead of being built again by each batch; and, as
+    # RQ forks a work horse per job: the PDF engine, the fonts' coverage and what a first
+    # render loads, made here once, are inherited by every horse instead of being made again
+    # by each batch; and, as
     # gunicorn's master does, what start-up loaded is frozen out of the garbage collector's
     # walks (they cost a certificate batch about a fifth of its time)
     warm_up()

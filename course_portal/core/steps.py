@@ -85,7 +85,7 @@ STEPS: tuple[Step, ...] = (
          "course_portal.reminders.services.send_due",
          _l("Send the reminders that are due, at a waking hour of each reader")),
     Step("certificates.finish_pdfs", timedelta(minutes=5),
-         "course_portal.certificates.services.finish_pdfs",
+         "course_portal.certificates.pdfs.finish_pdfs",
          _l("Make the certificate PDFs that a stopped process left to make")),
     Step("enrollment.delete_expired_documents", timedelta(hours=6),
          "course_portal.enrollment.retention.delete_expired_documents",

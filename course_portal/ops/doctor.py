@@ -336,7 +336,7 @@ def check_signatories() -> Check:
 
 
 def check_certificate_pdfs() -> Check:
-    """No issued certificate waits for its PDF (certificates.services.complete_pdf)."""
+    """No issued certificate waits for its PDF (certificates.pdfs.complete_pdf)."""
     from course_portal.certificates.models import Certificate
 
     try:

@@ -8,7 +8,7 @@ import io
 import pytest
 from pypdf import PdfReader
 
-from course_portal.certificates import services
+from course_portal.certificates import pdfs, services
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.certificates.pdf import CertificateRenderError
 from course_portal.certificates.services import CertificateRefused
@@ -149,17 +149,17 @@ def test_a_render_failure_keeps_the_number_and_the_pdf_is_made_later(
     def broken(snapshot, url, images=None):
         raise CertificateRenderError("Rendering stopped: injected")
 
-    monkeypatch.setattr(services, "render_certificate", broken)
+    monkeypatch.setattr(pdfs, "render_certificate", broken)
     pending = services.issue_certificate(first, coordinator)
     db.session.commit()
     assert (pending.registry_number, pending.pdf_size, pending.pdf_sha256) == (
         f"{intake.program.code}-{portal_today().year}-0001", 0, "")
-    assert services.finish_pdfs() == "made 0, still waiting 1"
+    assert pdfs.finish_pdfs() == "made 0, still waiting 1"
 
     monkeypatch.undo()
     assert services.issue_certificate(second, coordinator).sequence == 2
     db.session.commit()
-    assert services.finish_pdfs() == "made 1, still waiting 0"
+    assert pdfs.finish_pdfs() == "made 1, still waiting 0"
     db.session.expire_all()
     made = db.session.get(Certificate, pending.id)
     assert made.pdf.startswith(b"%PDF") and made.pdf_size == len(made.pdf)
@@ -174,7 +174,7 @@ def test_the_stored_pdf_never_changes_when_the_layout_does(intake, coordinator, 
     db.session.commit()
     stored, digest = certificate.pdf, certificate.pdf_sha256
 
-    monkeypatch.setattr(services, "render_certificate", lambda s, u: b"%PDF- a new layout")
+    monkeypatch.setattr(pdfs, "render_certificate", lambda s, u: b"%PDF- a new layout")
     db.session.expire_all()
 
     again = certificates()[0]

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from course_portal.certificates import jobs, services
+from course_portal.certificates import jobs, pdfs, services
 from course_portal.certificates.models import BatchStatus, IssueBatch
 from course_portal.extensions import db
 from tests import factories
@@ -83,7 +83,7 @@ def test_a_batch_records_progress_and_problems(app, monkeypatch):
     batch = jobs.start_batch(intake, coordinator)
     db.session.commit()
     seen = []
-    render = services.render_certificate
+    render = pdfs.render_certificate
 
     def render_and_watch(snapshot, url, images=None):
         seen.append(db.session.scalar(db.select(IssueBatch.processed)))
@@ -91,7 +91,7 @@ def test_a_batch_records_progress_and_problems(app, monkeypatch):
             raise services.CertificateError("Rendering stopped: injected")
         return render(snapshot, url, images)
 
-    monkeypatch.setattr(services, "render_certificate", render_and_watch)
+    monkeypatch.setattr(pdfs, "render_certificate", render_and_watch)
     jobs.run_batch(batch.id)
 
     db.session.expire_all()

@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 
 from course_portal.accounts.models import User
-from course_portal.certificates import services
+from course_portal.certificates import pdfs, services
 from course_portal.certificates.models import Certificate
 from course_portal.certificates.pdf import CertificateRenderError
 from course_portal.core.clock import portal_today
@@ -80,7 +80,7 @@ def test_concurrent_issuing_numbers_1_to_n_without_gaps_or_duplicates(race_app):
 def test_failed_renders_at_once_leave_no_gap_and_are_finished_later(race_app, monkeypatch):
     intake, coordinator, ids = _setup(THREADS)
     failing = {"Teacher01", "Teacher04", "Teacher07", "Teacher10"}
-    render = services.render_certificate
+    render = pdfs.render_certificate
 
     def sometimes_broken(snapshot, url, images=None):
         pdf = render(snapshot, url, images)  # the number was taken and the PDF made: fail late
@@ -88,16 +88,16 @@ def test_failed_renders_at_once_leave_no_gap_and_are_finished_later(race_app, mo
             raise CertificateRenderError("Rendering stopped: injected failure")
         return pdf
 
-    monkeypatch.setattr(services, "render_certificate", sometimes_broken)
+    monkeypatch.setattr(pdfs, "render_certificate", sometimes_broken)
     outcomes = run_at_once(race_app, _issuing(coordinator.id, ids))
 
     assert tally(outcomes) == {"ok": THREADS}, outcomes
     assert _sequences(intake.program_id) == list(range(1, THREADS + 1))
     assert counter(intake.program_id, portal_today().year) == THREADS
-    assert len(services.pending_pdfs()) == len(failing)
+    assert len(pdfs.pending_pdfs()) == len(failing)
 
     monkeypatch.undo()
-    assert services.finish_pdfs() == f"made {len(failing)}, still waiting 0"
+    assert pdfs.finish_pdfs() == f"made {len(failing)}, still waiting 0"
     db.session.expire_all()
     assert all(c.pdf.startswith(b"%PDF") for c in db.session.scalars(select(Certificate)))
 

@@ -16,7 +16,7 @@ from pyhanko.sign.diff_analysis import ModificationLevel
 from pyhanko.sign.validation import validate_pdf_signature, validate_pdf_timestamp
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 
-from course_portal.certificates import filecheck, services
+from course_portal.certificates import filecheck, pdfs, services
 from course_portal.certificates.pdf import CertificateError
 from course_portal.extensions import db
 from tests import factories
@@ -117,9 +117,9 @@ def test_a_tsa_that_does_not_answer_leaves_the_pdf_to_be_made_again(make_app, pk
         certificate = _issue()
         # issued, its PDF still to make: the timed step certificates.finish_pdfs tries again
         assert certificate.pdf_size == 0 and not certificate.is_signed
-        assert certificate in services.pending_pdfs()
+        assert certificate in pdfs.pending_pdfs()
         app.config["SIGNING_TSA_URL"] = pki.tsa_url
-        assert services.pdf_bytes(certificate) is not None
+        assert pdfs.pdf_bytes(certificate) is not None
         assert certificate.is_signed
 
 

@@ -14,7 +14,7 @@ import sys
 from sqlalchemy import select
 
 from course_portal import ROOT
-from course_portal.certificates import services
+from course_portal.certificates import pdfs, services
 from course_portal.certificates.models import Certificate
 from course_portal.core import steps
 from course_portal.enrollment.models import Application
@@ -29,14 +29,14 @@ CRASH_IN_THE_RENDER = """
 import os, signal, sys
 from course_portal import create_app
 from course_portal.accounts.models import User
-from course_portal.certificates import services
+from course_portal.certificates import pdfs, services
 from course_portal.enrollment.models import Application
 from course_portal.extensions import db
 
 def crash(*args, **kwargs):
     os.kill(os.getpid(), signal.SIGKILL)
 
-services._render = crash
+pdfs._render = crash
 with create_app().app_context():
     application = db.session.get(Application, int(sys.argv[1]))
     services.issue_certificate(application, db.session.get(User, int(sys.argv[2])))
@@ -86,7 +86,7 @@ def test_the_first_download_makes_a_missing_pdf(make_app, monkeypatch):
         application = make_completed(intake)
         coordinator = factories.make_user(role="coordinator")
         db.session.commit()
-        monkeypatch.setattr(services, "_render", lambda *a: (_ for _ in ()).throw(
+        monkeypatch.setattr(pdfs, "_render", lambda *a: (_ for _ in ()).throw(
             services.CertificateError("Rendering stopped: the machine ran out of memory")))
         certificate = services.issue_certificate(application, coordinator)
         db.session.commit()
@@ -108,7 +108,7 @@ def test_while_the_pdf_cannot_be_made_the_download_says_so(make_app, monkeypatch
         application = make_completed(intake)
         coordinator = factories.make_user(role="coordinator")
         db.session.commit()
-        monkeypatch.setattr(services, "_render", lambda *a: (_ for _ in ()).throw(
+        monkeypatch.setattr(pdfs, "_render", lambda *a: (_ for _ in ()).throw(
             services.CertificateError("Rendering stopped: injected")))
         certificate = services.issue_certificate(application, coordinator)
         db.session.commit()
@@ -131,12 +131,12 @@ def test_doctor_names_the_certificates_waiting_for_their_pdf(make_app, monkeypat
         coordinator = factories.make_user(role="coordinator")
         db.session.commit()
         assert check_certificate_pdfs().status == "OK"
-        monkeypatch.setattr(services, "_render", lambda *a: (_ for _ in ()).throw(
+        monkeypatch.setattr(pdfs, "_render", lambda *a: (_ for _ in ()).throw(
             services.CertificateError("Rendering stopped: injected")))
         certificate = services.issue_certificate(application, coordinator)
         db.session.commit()
         check = check_certificate_pdfs()
         assert check.status == "WARN" and certificate.registry_number in check.detail
         monkeypatch.undo()
-        assert services.finish_pdfs() == "made 1, still waiting 0"
+        assert pdfs.finish_pdfs() == "made 1, still waiting 0"
         assert check_certificate_pdfs().status == "OK"

@@ -147,7 +147,7 @@ def render_once(snapshot, code: str, images=None) -> tuple[bytes, bool]:
     return _PDF[0], False
 
 
-ONE_PDF = (("course_portal.certificates.services", "_render", render_once),)
+ONE_PDF = (("course_portal.certificates.pdfs", "_render", render_once),)
 
 
 def certificate_setup(role, url: str):
