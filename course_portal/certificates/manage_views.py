@@ -27,6 +27,7 @@ from sqlalchemy.orm import selectinload, undefer
 from course_portal.accounts import profiles as accounts_profiles
 from course_portal.accounts.models import Role
 from course_portal.accounts.palladius import suggestion_for
+from course_portal.catalog.loaders import get_intake_or_404
 from course_portal.catalog.models import Intake
 from course_portal.certificates import frdo, jobs, pdfs, registry, requirements, services
 from course_portal.certificates.forms import (
@@ -48,13 +49,6 @@ from course_portal.extensions import db
 
 C = CertificateStatus
 log = logging.getLogger(__name__)
-
-
-def _intake_or_404(intake_id: int) -> Intake:
-    intake = db.session.get(Intake, intake_id, options=[selectinload(Intake.program)])
-    if intake is None:
-        abort(404)
-    return intake
 
 
 def _certificate_or_404(certificate_id: int) -> Certificate:
@@ -102,7 +96,7 @@ def manage_intake(intake_id: int):
     """The intake's teachers: eligibility, certificate, issue one or all."""
     from course_portal.progress.services import eligibilities, roster_applications
 
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id)
     applications = roster_applications(intake, [s.value for s in services.CERTIFIABLE])
     verdicts = eligibilities(intake, applications)
     held = {c.application_id: c for c in _valid_of_intake(intake.id)}
@@ -151,7 +145,7 @@ def russian_name(application_id: int):
 @form_view
 def ask_profiles(intake_id: int):
     """Email each eligible teacher whose profile lacks what a certificate needs."""
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id)
     back = url_for(".manage_intake", intake_id=intake.id)
     if not IssueForm().validate_on_submit():
         flash(_("This form had expired. Press the button again."), "warning")
@@ -197,7 +191,7 @@ def issue(application_id: int):
 @form_view
 def issue_all(intake_id: int):
     """Issue every eligible teacher's certificate as a background job."""
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id)
     if not IssueForm().validate_on_submit():
         flash(_("This form had expired. Press the button again."), "warning")
         return redirect(url_for(".manage_intake", intake_id=intake.id))
@@ -327,7 +321,7 @@ def reissue(certificate_id: int):
 @role_required(Role.COORDINATOR)
 def intake_zip(intake_id: int):
     """The intake's valid certificates as one ZIP, each under a readable name."""
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id)
     buffer = io.BytesIO()
     with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
         for certificate in _valid_of_intake(intake.id, with_pdf=True):
@@ -345,7 +339,7 @@ def intake_pdf(intake_id: int):
     """The intake's valid certificates merged into one PDF, for printing."""
     from pypdf import PdfReader, PdfWriter
 
-    intake = _intake_or_404(intake_id)
+    intake = get_intake_or_404(intake_id)
     certificates = _valid_of_intake(intake.id, with_pdf=True)
     if not certificates:
         flash(_("This intake has no valid certificates yet."), "warning")
