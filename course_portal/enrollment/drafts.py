@@ -141,6 +141,10 @@ def save_draft(teacher: User, intake: Intake, **fields) -> Application:
         )
     for name, value in values.items():
         attributes.set_committed_value(application, name, value)
+    # the UPDATE holds the draft's row until this transaction ends, so a request saving the
+    # same draft at once (a double click) has committed or waits: the documents it stored are
+    # read again, not taken from a list loaded before, which would store each kind twice
+    db.session.expire(application, ["documents"])
     db.session.flush()
     return application
 

@@ -176,3 +176,44 @@ def test_a_double_click_on_save_makes_one_draft(race_app):
     [application] = _db.session.scalars(select(Application)).all()
     assert application.motivation == "Saved twice"
     assert len(history(application)) == 1
+
+
+def test_a_double_click_on_submit_with_files_keeps_one_document_of_each_kind(race_app):
+    """Two submissions of a draft with its three files at once (a double click), each having
+    read the draft's documents before the other stored any: both answer, each kind is one
+    document, and its file is on disk. The refused submission (no consents yet) keeps the
+    draft; it used to end the second request in a unique-constraint error, a 500."""
+    import io
+
+    from sqlalchemy.orm import selectinload
+
+    from course_portal.enrollment import documents
+    from course_portal.enrollment.models import Document, DocumentKind
+
+    pdf = b"%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\ntrailer\n<< /Root 1 0 R >>\n%%EOF\n"
+    intake = factories.make_intake(factories.make_program())
+    teacher = factories.make_teacher()
+    application = factories.make_application(teacher=teacher, intake=intake, complete=False)
+    _db.session.commit()
+    ids = teacher.id, intake.id, application.id
+
+    def job(start):
+        me = _db.session.get(User, ids[0])
+        the_intake = _db.session.get(Intake, ids[1])
+        # as the apply page loads the draft: with its documents
+        draft = _db.session.get(Application, ids[2],
+                                options=[selectinload(Application.documents)])
+        assert draft.documents == []
+        start()
+        saved = services.save_draft(me, the_intake, motivation="Sent twice")
+        for kind in DocumentKind:
+            documents.store_document(saved, kind, f"{kind.value}.pdf", io.BytesIO(pdf), me)
+
+    outcomes = run_at_once(race_app, [job] * 2)
+
+    assert tally(outcomes) == {"ok": 2}, outcomes
+    stored = _db.session.scalars(
+        select(Document).where(Document.application_id == ids[2])).all()
+    assert sorted(d.kind.value for d in stored) == sorted(k.value for k in DocumentKind)
+    for document in stored:
+        assert documents.open_document(document).read_bytes() == pdf
