@@ -23,6 +23,7 @@ from sqlalchemy import MetaData, Table, func, insert, select, text
 
 from bench.sample_data import FAMILY_NAMES, GIVEN_CHARACTERS, INSTITUTES, PARTNERS, PROGRAMS
 from course_portal import create_app
+from course_portal.accounts import consent
 from course_portal.accounts.models import (
     AcademicTitle,
     EducationLevel,
@@ -348,9 +349,16 @@ def _fill(result: Generated, rng: random.Random, scale: float, log) -> None:  # 
             academic_title=titles[n % len(titles)], phone=f"+86 138 {n:08d}",
             wechat_id=f"wx{n:06d}", **stamp))
 
+    # both consents in force, as every teacher gives them at registration (accounts.consent):
+    # without them no generated draft could be submitted
+    consents = [dict(user_id=first_teacher + n, kind=kind, version=version, language="zh",
+                     given_at=now, withdrawn_at=None)
+                for n in range(len(names)) for kind, version in consent.CURRENT.items()]
+
     def people() -> int:
         return (insert_rows(User.__table__, users)
-                + insert_rows(TeacherProfile.__table__, profiles))
+                + insert_rows(TeacherProfile.__table__, profiles)
+                + insert_rows(consent.Consent.__table__, consents))
 
     _timed(result, "users+profiles", log, people)
 
