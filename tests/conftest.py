@@ -192,13 +192,13 @@ def _schema(database_url, tmp_path_factory):
     """Upgrade the test database to head once per run, through the real migrations."""
     app = create_app(base_config(database_url, tmp_path_factory.mktemp("instance")))
     with app.app_context():
-        _wipe_schema()
+        wipe_schema()
         upgrade()
         _db.engine.dispose()
     return True
 
 
-def _wipe_schema() -> None:
+def wipe_schema() -> None:
     """Drop everything a previous run left, so the upgrade starts from empty."""
     engine = _db.engine
     if engine.dialect.name == "postgresql":
@@ -215,7 +215,7 @@ def _wipe_schema() -> None:
             conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
 
 
-def _empty_tables() -> None:
+def empty_tables() -> None:
     """Remove every row, keeping the schema; committed rows from threads go too.
 
     Ids start again at 1 on both databases, as after a fresh upgrade. On PostgreSQL this is
@@ -261,7 +261,7 @@ def make_app(database_url, _schema, tmp_path):
             _db.engine.dispose()
     if built:
         with built[0].app_context():
-            _empty_tables()
+            empty_tables()
             _db.engine.dispose()
 
 
@@ -315,3 +315,11 @@ def smtp_server():
     server.start()
     yield server
     server.stop()
+
+
+@pytest.fixture
+def count_queries(app):
+    """The suite's statement counter (tests/queries.py): `with count_queries() as sent:`."""
+    from tests.queries import statements_sent
+
+    return statements_sent

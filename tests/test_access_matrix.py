@@ -34,7 +34,7 @@ from course_portal.certificates.models import BatchStatus, IssueBatch, Signatory
 from course_portal.enrollment import documents
 from course_portal.enrollment.models import Document
 from course_portal.extensions import db as _db
-from tests.conftest import FreshContextClient, _empty_tables, base_config
+from tests.conftest import FreshContextClient, base_config, empty_tables
 
 OK, LOGIN, DENIED, MISSING = "ok", "login", "403", "404"
 
@@ -363,7 +363,7 @@ def matrix(database_url, _schema, tmp_path_factory):
         _db.session.remove()
         yield application, world
         _db.session.remove()
-        _empty_tables()
+        empty_tables()
         _db.engine.dispose()
 
 

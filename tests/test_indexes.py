@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from bench.generate import generate
 from course_portal.catalog.models import Intake
@@ -13,6 +13,7 @@ from course_portal.enrollment import queue
 from course_portal.enrollment.models import Application, ApplicationStatus
 from course_portal.extensions import db
 from course_portal.progress import grid
+from tests.queries import statements_sent
 
 #: 3,000 applications, 1,500 teachers, about 30,000 module results
 SCALE = 0.15
@@ -38,17 +39,9 @@ def generated(database_url, make_app):
 
 def captured(work) -> list[tuple[str, object]]:
     """The SQL statements (with their parameters) that work() sends to the database."""
-    statements: list[tuple[str, object]] = []
-
-    def remember(conn, cursor, statement, parameters, context, executemany):
-        statements.append((statement, parameters))
-
-    event.listen(db.engine, "before_cursor_execute", remember)
-    try:
+    with statements_sent(select_only=True, with_parameters=True) as statements:
         work()
-    finally:
-        event.remove(db.engine, "before_cursor_execute", remember)
-    return [(s, p) for s, p in statements if s.lstrip().upper().startswith("SELECT")]
+    return statements
 
 
 def plan(statement: str, parameters, seqscan: bool = True) -> str:

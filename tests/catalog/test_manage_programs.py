@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
 
 from course_portal.catalog import services
 from course_portal.catalog.errors import CatalogError
@@ -267,23 +267,19 @@ def test_the_list_shows_drafts_and_published_programs(client, db, coordinator):
     assert 'href="/manage/programs/new"' in page
 
 
-def test_the_list_page_query_count_does_not_grow_with_programs(client, db, coordinator):
-    def count_queries(n_programs: int) -> int:
+def test_the_list_page_query_count_does_not_grow_with_programs(client, db, coordinator,
+                                                               count_queries):
+    def queries_with(n_programs: int) -> int:
         for _ in range(n_programs):
             program = factories.make_program(published=False)
             factories.make_intake(program)
         db.session.commit()
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with count_queries() as statements:
             assert client.get("/manage/programs").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         return len(statements)
 
-    few = count_queries(3)
-    many = count_queries(27)
+    few = queries_with(3)
+    many = queries_with(27)
     assert many == few
 
 

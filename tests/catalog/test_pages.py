@@ -3,7 +3,6 @@
 from datetime import timedelta
 
 from flask_babel import format_date
-from sqlalchemy import event
 
 from course_portal.core.clock import portal_today
 from tests import factories
@@ -86,22 +85,18 @@ def test_program_in_chinese_shows_chinese_title(client, db):
     assert "<h1>投资生态系统</h1>" in page
 
 
-def test_catalog_query_count_does_not_grow_with_programs(client, db, app):
+def test_catalog_query_count_does_not_grow_with_programs(client, db, app, count_queries):
     client.application.config["PAGE_CACHE_SECONDS"] = 0  # what rendering costs, not a kept copy
-    def count_queries(n_programs):
+
+    def queries_with(n_programs):
         for _ in range(n_programs):
             program = factories.make_program()
             factories.make_intake(program)
         db.session.commit()
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with count_queries() as statements:
             assert client.get("/").status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
         return len(statements)
 
-    few = count_queries(2)
-    many = count_queries(30)
+    few = queries_with(2)
+    many = queries_with(30)
     assert many == few

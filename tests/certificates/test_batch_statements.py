@@ -4,11 +4,10 @@ grow with the batch, and each slice is read afresh, refusals still per certifica
 from __future__ import annotations
 
 import hashlib
-from contextlib import contextmanager
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import event, func, select, update
+from sqlalchemy import func, select, update
 
 from course_portal.certificates import jobs, pdfs, services
 from course_portal.certificates.models import Certificate, IssueBatch
@@ -18,6 +17,7 @@ from course_portal.extensions import db
 from course_portal.progress.models import FinalAssessment, Outcome
 from tests import factories
 from tests.certificates.helpers import make_completed, make_finished_intake, outbox, text_of
+from tests.queries import statements_sent
 
 #: what one certificate of a batch may cost: the counter's bump, the check after it, the
 #: row, its audit row, its email, the PDF, the batch's progress, and the page cache's
@@ -40,21 +40,6 @@ def rendered(monkeypatch) -> list:
     return asked
 
 
-@contextmanager
-def statements():
-    """The SQL statements sent to the database inside, as a list that fills."""
-    sent: list[str] = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        sent.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
-        yield sent
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
-
-
 def another_intake(program, teachers: int):
     """One more finished intake of the program, with this many teachers who completed it."""
     today = portal_today()
@@ -71,7 +56,7 @@ def run_batch(intake, coordinator) -> int:
     """Run a batch for the intake in place; the statements it sent."""
     batch = jobs.start_batch(intake, coordinator)
     db.session.commit()
-    with statements() as sent:
+    with statements_sent() as sent:
         jobs.run_batch(batch.id)
     return len(sent)
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from openpyxl import load_workbook
-from sqlalchemy import event, select
+from sqlalchemy import select
 
 from course_portal.accounts.models import Sex
 from course_portal.catalog.models import StudyForm
@@ -289,28 +289,24 @@ def test_the_export_needs_a_coordinator(client, login_as, period):
     assert client.get(URL, query_string=query).status_code == 403
 
 
-def test_the_query_count_does_not_grow_with_the_certificates(client, coordinator, period):
+def test_the_query_count_does_not_grow_with_the_certificates(client, coordinator, period,
+                                                              count_queries):
     start, end = period
     intake = make_finished_intake()
 
-    def count_queries(pairs: int) -> int:
+    def queries_with(pairs: int) -> int:
         for _ in range(pairs):
             certificate = services.issue_certificate(make_completed(intake), coordinator)
             db.session.commit()
             services.reissue(certificate, coordinator, "Исправлено")
             services.issue_certificate(make_completed(intake), coordinator)
             db.session.commit()
-        statements = []
-        listener = lambda *args: statements.append(args[2])  # noqa: E731
-        event.listen(db.engine, "before_cursor_execute", listener)
-        try:
+        with count_queries() as statements:
             response = client.get(URL, query_string={"start": start.isoformat(),
                                                      "end": end.isoformat()})
-            assert response.status_code == 200
-        finally:
-            event.remove(db.engine, "before_cursor_execute", listener)
+        assert response.status_code == 200
         return len(statements)
 
-    few = count_queries(1)
-    many = count_queries(6)
+    few = queries_with(1)
+    many = queries_with(6)
     assert many == few

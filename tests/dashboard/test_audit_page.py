@@ -11,7 +11,7 @@ from course_portal.accounts.models import Role
 from course_portal.core.audit import record
 from course_portal.extensions import db as _db
 from tests import factories
-from tests.dashboard.test_queries import counting
+from tests.queries import statements_sent
 
 URL = "/dashboard/audit"
 
@@ -236,7 +236,7 @@ def _queries(client, count: int) -> int:
               **{"from": "submitted", "to": "approved"}, reason=f"Reason {n}")
     _db.session.commit()
     client.get(URL)  # warm: the session's user is loaded
-    with counting(_db.engine) as statements:
+    with statements_sent(select_only=True) as statements:
         assert client.get(URL).status_code == 200
     return len(statements)
 

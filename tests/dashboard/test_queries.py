@@ -2,28 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from course_portal.extensions import db as _db
 from tests import factories
-
-
-@contextmanager
-def counting(engine):
-    """Count the SELECTs sent while inside."""
-    statements: list[str] = []
-
-    def before(conn, cursor, statement, *args):
-        if statement.lstrip().upper().startswith("SELECT"):
-            statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)
+from tests.queries import statements_sent
 
 
 def _applications(count: int) -> None:
@@ -41,7 +22,7 @@ def _applications(count: int) -> None:
 def _queries(client, app, count: int) -> int:
     _applications(count)
     client.get("/dashboard")  # warm: the session's user is loaded
-    with counting(_db.engine) as statements:
+    with statements_sent(select_only=True) as statements:
         assert client.get("/dashboard").status_code == 200
     return len(statements)
 
@@ -68,7 +49,7 @@ def _overview_queries(client, count: int) -> int:
     _db.session.commit()
     url = f"/dashboard/intakes/{intake.id}"
     client.get(url)
-    with counting(_db.engine) as statements:
+    with statements_sent(select_only=True) as statements:
         assert client.get(url).status_code == 200
     return len(statements)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import random
 
-from sqlalchemy import delete, event, update
+from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 
 from course_portal.accounts.models import TeacherProfile
@@ -20,6 +20,7 @@ from course_portal.dashboard import services, tallies
 from course_portal.enrollment.models import Application, ApplicationStatus, FundingSource
 from course_portal.extensions import db
 from tests import factories
+from tests.queries import statements_sent
 
 S = ApplicationStatus
 STEPS = 120
@@ -127,15 +128,7 @@ def test_the_unfiltered_dashboard_reads_tallies_whatever_the_number_of_applicati
         factories.make_application(teacher=factories.make_teacher(partner=partner),
                                    intake=intake, status="submitted")
     db.session.commit()
-    statements: list[str] = []
-
-    def seen(_conn, _cursor, statement, *_args):
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", seen)
-    try:
+    with statements_sent() as statements:
         figures = services.figures(services.DashboardFilters())
-    finally:
-        event.remove(db.engine, "before_cursor_execute", seen)
     assert figures.by_status == {"submitted": 30}
     assert not any("FROM applications" in s for s in statements), statements

@@ -3,21 +3,19 @@
 from __future__ import annotations
 
 import io
-from contextlib import contextmanager
 from types import SimpleNamespace
 from urllib.parse import quote
 
 import pytest
 from flask import current_app
 from flask_babel import force_locale
-from sqlalchemy import event
 
 from course_portal.core.clock import portal_today
 from course_portal.enrollment import documents, labels, services
-from course_portal.extensions import db as _db
 from tests import factories
 from tests.enrollment.helpers import history, outbox, status_in_db
 from tests.enrollment.test_pages_teacher import PDF, csrf_token, image_bytes, sign_in, text
+from tests.queries import statements_sent
 
 
 @pytest.fixture
@@ -44,22 +42,6 @@ def submitted_through_services(teacher, intake):
     with_file(draft, "cv", "cv.png", image_bytes("PNG"))
     services.submit(draft, teacher)
     return draft
-
-
-@contextmanager
-def counted_queries():
-    """Count the SQL statements run meanwhile, by every session of the test database."""
-    statements: list[str] = []
-
-    def count(conn, cursor, statement, *args):
-        statements.append(statement)
-
-    engine = _db.engine
-    event.listen(engine, "before_cursor_execute", count)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", count)
 
 
 # --- my applications ----------------------------------------------------------------------
@@ -109,10 +91,10 @@ def test_the_query_count_of_my_applications_does_not_grow(client, db, teacher):
 
     add(2)
     client.get("/applications")  # warm up: the first request loads what every page loads
-    with counted_queries() as few:
+    with statements_sent() as few:
         assert client.get("/applications").status_code == 200
     add(15)
-    with counted_queries() as many:
+    with statements_sent() as many:
         page = text(client.get("/applications"))
 
     assert page.count('class="card application-item"') == 17

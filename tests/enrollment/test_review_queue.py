@@ -7,12 +7,12 @@ from datetime import timedelta
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy import event
 
 from course_portal.db import utcnow
 from course_portal.enrollment import queue
 from course_portal.enrollment.models import FundingSource
 from tests import factories
+from tests.queries import statements_sent
 
 APPLICATION_ID = 1
 
@@ -254,18 +254,9 @@ def test_page_numbers_leave_gaps():
 # --- queries ------------------------------------------------------------------------------
 
 
-def _queries_for_queue_page(client, db, url: str) -> int:
-    statements = []
-
-    def count(conn, cursor, statement, parameters, context, executemany):
-        """Keep every statement sent to the database."""
-        statements.append(statement)
-
-    event.listen(db.engine, "before_cursor_execute", count)
-    try:
+def _queries_for_queue_page(client, url: str) -> int:
+    with statements_sent() as statements:
         response = client.get(url)
-    finally:
-        event.remove(db.engine, "before_cursor_execute", count)
     assert response.status_code == 200
     return len(statements)
 
@@ -277,12 +268,12 @@ def test_the_number_of_queries_does_not_grow_with_the_applications(client, staff
         submitted(intake, teacher=factories.make_teacher(factories.make_partner()))
     db.session.commit()
     url = f"/review?intake={intake.id}&sort=partner"
-    few = _queries_for_queue_page(client, db, url)
+    few = _queries_for_queue_page(client, url)
 
     for _ in range(115):
         submitted(intake, teacher=factories.make_teacher(factories.make_partner()))
     db.session.commit()
-    many = _queries_for_queue_page(client, db, url)
+    many = _queries_for_queue_page(client, url)
 
     assert len(row_ids(client.get(url))) == 50
     assert many == few

@@ -13,7 +13,7 @@ import pytest
 from course_portal import create_app
 from course_portal.extensions import db as _db
 from tests import factories
-from tests.conftest import FreshContextClient, _empty_tables, base_config
+from tests.conftest import FreshContextClient, base_config, empty_tables
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +26,7 @@ def hostile_app(database_url, _schema, tmp_path_factory):
     application.test_client_class = FreshContextClient
     with application.app_context():
         yield application
-        _empty_tables()
+        empty_tables()
         _db.session.remove()
         _db.engine.dispose()
 

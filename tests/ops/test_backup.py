@@ -17,7 +17,7 @@ from course_portal.enrollment.models import Document
 from course_portal.extensions import db
 from course_portal.ops import backup
 from tests import factories
-from tests.conftest import _wipe_schema
+from tests.conftest import wipe_schema
 
 
 def snapshot_tables() -> dict[str, list[tuple]]:
@@ -41,7 +41,7 @@ def snapshot_files(root: Path) -> dict[str, bytes]:
 def drop_everything() -> None:
     """As on a new server: no tables at all."""
     db.session.remove()
-    _wipe_schema()
+    wipe_schema()
     db.engine.dispose()
 
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from course_portal.extensions import db as _db
 from course_portal.progress.models import FinalAssessment, ModuleResult, Outcome
 from tests import factories
-from tests.dashboard.test_queries import counting
 from tests.partners.helpers import make_liaison, sign_in
+from tests.queries import statements_sent
 
 
 def _rows(partner, count: int) -> None:
@@ -35,7 +35,7 @@ def _rows(partner, count: int) -> None:
 def _queries(client, partner, count: int, url: str) -> int:
     _rows(partner, count)
     client.get(url)  # warm: the session's user is loaded
-    with counting(_db.engine) as statements:
+    with statements_sent(select_only=True) as statements:
         response = client.get(url)
     assert response.status_code == 200
     return len(statements)

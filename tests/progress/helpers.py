@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
-from course_portal.extensions import db
 from course_portal.progress.grid import final_key, hours_key, outcome_key
 
 
@@ -19,19 +14,3 @@ def cells_for(application, modules, hours=None, outcome="passed", final="passed"
         cells[outcome_key(application.id, module.id)] = outcome
     cells[final_key(application.id)] = final
     return cells
-
-
-@contextmanager
-def count_queries():
-    """Count the statements sent to the database inside the block (executemany counts once)."""
-    statements: list[str] = []
-    engine = db.engine
-
-    def before(conn, cursor, statement, parameters, context, executemany):
-        statements.append(statement)
-
-    event.listen(engine, "before_cursor_execute", before)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", before)

@@ -17,7 +17,8 @@ from course_portal.progress.grid import (
 from course_portal.progress.models import ModuleResult, ResultChange
 from course_portal.progress.services import eligibility
 from tests import factories
-from tests.progress.helpers import cells_for, count_queries
+from tests.progress.helpers import cells_for
+from tests.queries import statements_sent
 
 
 def _stamp(client, intake) -> str:
@@ -149,7 +150,7 @@ def test_the_roster_query_count_does_not_grow_with_the_teachers(client, db, logi
 
     counts = {}
     for intake in (small, large):
-        with count_queries() as statements:
+        with statements_sent() as statements:
             response = client.get(f"/progress/manage/intakes/{intake.id}/roster")
         assert response.status_code == 200
         counts[intake.title] = len(statements)
@@ -202,7 +203,7 @@ def test_saving_the_grid_takes_the_same_queries_for_any_size(db, program, coordi
         for application in applications:
             cells.update(cells_for(application, program.modules))
         roster = load_roster(intake)
-        with count_queries() as statements:
+        with statements_sent() as statements:
             save_grid(roster, cells, coordinator)
         counts[title] = len(statements)
 
