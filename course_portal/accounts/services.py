@@ -11,7 +11,9 @@ import hashlib
 import logging
 import secrets
 import unicodedata
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from email_validator import EmailNotValidError, validate_email
@@ -171,7 +173,7 @@ def _use_token(token: str, purpose: str) -> AccountToken:
     return record
 
 
-def external_url(endpoint: str, **values) -> str:
+def external_url(endpoint: str, **values: Any) -> str:
     """An absolute link built from config BASE_URL, never from the request's Host header."""
     base = urlsplit(current_app.config["BASE_URL"])
     adapter = current_app.url_map.bind(
@@ -202,8 +204,9 @@ def send_confirmation(user: User) -> None:
 # --- registration and confirmation ------------------------------------------------------
 
 
-def register_teacher(*, email: str, password: str, locale: str, consents=(),
-                     consent_language: str | None = None, **profile) -> None:
+def register_teacher(*, email: str, password: str, locale: str,
+                     consents: Iterable[str] = (), consent_language: str | None = None,
+                     **profile: Any) -> None:
     """Register a teacher, or tell the owner of an existing address; both look the same outside.
 
     consents are the ConsentKinds ticked beside their texts, read in consent_language (the

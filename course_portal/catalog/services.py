@@ -9,6 +9,7 @@ import logging
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from sqlalchemy import func, select
@@ -171,7 +172,8 @@ def partner_universities() -> list[PartnerUniversity]:
     return list(db.session.scalars(select(PartnerUniversity).order_by(PartnerUniversity.name_en)))
 
 
-def _text_problems(errors: dict, field: str, value, limit: int, required: bool) -> None:
+def _text_problems(errors: dict, field: str, value: object, limit: int,
+                   required: bool) -> None:
     """Required and length rules of a text value (the form says it first; the CLI may not)."""
     if not isinstance(value, str) or not value.strip():
         if required:
@@ -185,7 +187,7 @@ def _text_problems(errors: dict, field: str, value, limit: int, required: bool) 
         errors.setdefault(field, []).append(_l("Remove the NUL character."))
 
 
-def save_program(program: Program | None, *, actor: User, **values) -> Program:
+def save_program(program: Program | None, *, actor: User, **values: Any) -> Program:
     """Create a program (program None) or change one; values are PROGRAM_FIELDS."""
     missing = set(PROGRAM_FIELDS) - set(values)
     unknown = set(values) - set(PROGRAM_FIELDS)

@@ -24,6 +24,7 @@ from __future__ import annotations
 import logging
 import secrets
 import unicodedata
+from typing import TYPE_CHECKING, Any
 
 from flask import current_app
 from flask_babel import lazy_gettext as _l
@@ -32,7 +33,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import selectinload
 
 from course_portal.accounts.models import Role, User
-from course_portal.catalog.models import StudyForm
+from course_portal.catalog.models import Intake, StudyForm
 from course_portal.certificates import issuer, registry, requirements
 from course_portal.certificates.models import Certificate, CertificateStatus
 from course_portal.certificates.pdf import (
@@ -54,6 +55,9 @@ from course_portal.core.outbox import queue_email
 from course_portal.db import execute_dml, utcnow
 from course_portal.enrollment.models import Application, ApplicationStatus
 from course_portal.extensions import db
+
+if TYPE_CHECKING:  # the type only: progress is read late (see eligibility())
+    from course_portal.progress.services import Eligibility
 
 log = logging.getLogger(__name__)
 
@@ -82,13 +86,13 @@ STATUS_LABELS = {
 class CertificateRefused(Exception):  # noqa: N818 (reads as the event it reports)
     """A rule said no; messages say why, for the coordinator, and field names the form field."""
 
-    def __init__(self, *messages, field: str | None = None):
+    def __init__(self, *messages: Any, field: str | None = None) -> None:
         self.messages = list(messages)
         self.field = field
         super().__init__(self.text())
 
     @property
-    def message(self):
+    def message(self) -> Any:
         """The first message, for a flash."""
         return self.messages[0] if self.messages else ""
 
@@ -100,7 +104,7 @@ class CertificateRefused(Exception):  # noqa: N818 (reads as the event it report
         return self.text()
 
 
-def status_label(status: CertificateStatus | str):
+def status_label(status: CertificateStatus | str) -> Any:
     """The status as a word in the reader's language."""
     return STATUS_LABELS.get(CertificateStatus(status), str(status))
 
@@ -142,14 +146,15 @@ def certificates_of(application: Application) -> list[Certificate]:
 # --- eligibility and the snapshot -----------------------------------------------------------
 
 
-def eligibility(application: Application):
+def eligibility(application: Application) -> Eligibility:
     """course_portal.progress' verdict on the application (imported late: a separate feature)."""
     from course_portal.progress.services import eligibility as progress_eligibility
 
     return progress_eligibility(application)
 
 
-def refusal_reasons(application: Application, verdict=None, *, teacher_only=False,
+def refusal_reasons(application: Application, verdict: Eligibility | None = None, *,
+                    teacher_only: bool = False,
                     intake_problems: list | None = None) -> list:
     """Why the application's teacher cannot be certified now; empty when they can.
 
@@ -170,12 +175,12 @@ def refusal_reasons(application: Application, verdict=None, *, teacher_only=Fals
     return reasons
 
 
-def intake_refusals(intake) -> list:
+def intake_refusals(intake: Intake) -> list:
     """Why none of the intake's certificates can be issued today: too early, a signatory missing."""
     return requirements.too_early(intake, portal_today()) + issuer.gaps(intake.program)
 
 
-def build_snapshot(application: Application, number: str, verdict=None,
+def build_snapshot(application: Application, number: str, verdict: Eligibility | None = None,
                    context: IssueContext | None = None
                    ) -> tuple[CertificateSnapshot, dict[str, bytes]]:
     """Everything the certificate will state, from the application and the signatories as they
@@ -258,7 +263,7 @@ def _check_staff(actor: User | None) -> None:
         raise CertificateRefused(_l("Only a course coordinator can issue or revoke certificates."))
 
 
-def _clean_reason(reason: str, what) -> str:
+def _clean_reason(reason: str, what: object) -> str:
     reason = " ".join((reason or "").replace("\r", "").split("\n")).strip()
     reason = "".join(ch for ch in reason if unicodedata.category(ch) not in ("Cc", "Cs"))
     if not reason:
@@ -269,7 +274,7 @@ def _clean_reason(reason: str, what) -> str:
     return reason
 
 
-def _move(certificate: Certificate, to: CertificateStatus, **values) -> None:
+def _move(certificate: Certificate, to: CertificateStatus, **values: Any) -> None:
     """Change the status with a compare-and-set UPDATE; CertificateRefused if it moved meanwhile."""
     if to not in ALLOWED_MOVES[certificate.status]:
         raise CertificateRefused(
@@ -436,7 +441,7 @@ def notify(certificate: Certificate, event: str) -> None:
     )
 
 
-def _uncertified(intake) -> list[Application]:
+def _uncertified(intake: Intake) -> list[Application]:
     """The intake's certifiable applications without a valid certificate, teachers loaded."""
     holders = select(Certificate.application_id).where(Certificate.status == C.ISSUED)
     return list(db.session.scalars(
@@ -447,7 +452,7 @@ def _uncertified(intake) -> list[Application]:
     ))
 
 
-def issuable(intake) -> list[Application]:
+def issuable(intake: Intake) -> list[Application]:
     """The intake's applications that can be certified now and hold no valid certificate."""
     from course_portal.progress.services import eligibilities
 
@@ -468,7 +473,7 @@ def certificate_error_text(error: Exception) -> str:
     return str(error)
 
 
-def ask_for_profile_data(intake, actor: User | None) -> int:
+def ask_for_profile_data(intake: Intake, actor: User | None) -> int:
     """Email each certifiable teacher of the intake whose profile lacks what a certificate
     needs, in their language, listing what to add; returns how many were asked."""
     from course_portal.progress.services import eligibilities

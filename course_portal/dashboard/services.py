@@ -8,8 +8,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -51,7 +53,7 @@ class DashboardFilters:
     submitted_from: date | None = None
     submitted_to: date | None = None
 
-    def queue_args(self, **extra) -> dict:
+    def queue_args(self, **extra: Any) -> dict:
         """The review queue's query arguments for these filters (the queue has no period)."""
         args = {"program": self.program_id, "intake": self.intake_id,
                 "partner": self.partner_id, "funding": self.funding, **extra}
@@ -71,7 +73,8 @@ def _day_start(day: date) -> datetime:
     return datetime.combine(day, time.min, tzinfo=ZoneInfo(current_app.config["PORTAL_TIMEZONE"]))
 
 
-def _applications(stmt: Select, filters: DashboardFilters, statuses=REVIEWABLE,
+def _applications(stmt: Select, filters: DashboardFilters,
+                  statuses: Iterable[ApplicationStatus] = REVIEWABLE,
                   with_profile: bool = False) -> Select:
     """The statement over applications, narrowed to the filters.
 
@@ -224,11 +227,12 @@ def _teachers_by_partner(filters: DashboardFilters) -> list[tuple[int | None, in
     return [(partner_id, count) for partner_id, count in rows]
 
 
-def _partner_rows(partner_rows, catalog: Catalog) -> list[tuple[PartnerRow | None, int]]:
+def _partner_rows(partner_rows: Iterable[tuple[int | None, int]], catalog: Catalog
+                  ) -> list[tuple[PartnerRow | None, int]]:
     """(partner id, teachers) as (partner, teachers), most teachers first."""
     partners = {partner.id: partner for partner in catalog.partners}
     return sorted(
-        ((partners.get(pid), count) for pid, count in partner_rows),
+        ((partners.get(pid) if pid is not None else None, count) for pid, count in partner_rows),
         key=lambda row: (-row[1], row[0].name_en if row[0] else "\uffff"),
     )
 
@@ -349,12 +353,14 @@ def intake_overview(intake: Intake, today: date) -> Overview:
     return Overview(intake=intake, rows=rows, upcoming=upcoming, rules=data.rules)
 
 
-def user_ids(filters: DashboardFilters, statuses=REVIEWABLE) -> Select:
+def user_ids(filters: DashboardFilters,
+             statuses: Iterable[ApplicationStatus] = REVIEWABLE) -> Select:
     """A statement of the distinct teachers' ids under the filters."""
     return _applications(select(Application.teacher_id), filters, statuses)
 
 
-def recipients(filters: DashboardFilters, statuses) -> list[User]:
+def recipients(filters: DashboardFilters, statuses: Iterable[ApplicationStatus]
+               ) -> list[User]:
     """The teachers the filters and statuses leave, each once, with their profile, by name."""
     return list(db.session.scalars(
         select(User)

@@ -19,6 +19,7 @@ from course_portal.accounts import services as accounts
 from course_portal.accounts.models import Role, User
 from course_portal.catalog.models import PartnerUniversity
 from course_portal.certificates import services as certificates
+from course_portal.certificates.models import Certificate
 from course_portal.core import audit, names
 from course_portal.core.outbox import queue_email
 from course_portal.dashboard.reports import Report
@@ -169,7 +170,7 @@ def record_export(actor: User, fmt: str, filters: dict, rows: int) -> None:
                  partner=actor.partner_university_id, filters=filters, rows=rows)
 
 
-def record_download(actor: User, certificate) -> None:
+def record_download(actor: User, certificate: Certificate) -> None:
     """Write down that a liaison downloaded a teacher's certificate."""
     audit.record("partner.certificate_downloaded", actor=actor, target=certificate,
                  teacher=certificate.application.teacher_id,

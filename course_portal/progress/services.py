@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from flask_babel import gettext as _
 from sqlalchemy import func, select
@@ -31,6 +31,9 @@ from course_portal.progress.models import (
     Outcome,
     ProgramRules,
 )
+
+if TYPE_CHECKING:  # the types only: roster_applications() imports accounts late
+    from course_portal.accounts.models import TeacherProfile, User
 
 RESULT_PASSED = "passed"
 RESULT_NOT_PASSED = "not passed"
@@ -360,7 +363,7 @@ def roster_applications(intake: Intake, statuses: Iterable[str], limit: int | No
     return list(db.session.scalars(stmt))
 
 
-def _names_only(user, profile) -> tuple:
+def _names_only(user: type[User], profile: type[TeacherProfile]) -> tuple:
     return (
         load_only(Application.teacher_id, Application.intake_id, Application.status),
         contains_eager(Application.teacher)

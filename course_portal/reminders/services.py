@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import current_app
@@ -72,7 +73,7 @@ def _claim(kind: str, user: User, key: str) -> bool:
     return inserted is not None
 
 
-def _remind(kind: str, user: User, key: str, template: str, **context) -> bool:
+def _remind(kind: str, user: User, key: str, template: str, **context: Any) -> bool:
     """Queue the reminder's email unless it left before; True when it was queued now."""
     if not _claim(kind, user, key):
         return False
