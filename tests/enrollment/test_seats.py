@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import time
+from datetime import date
 
 import pytest
 from sqlalchemy import select
 
 from course_portal.accounts.models import User
+from course_portal.catalog import intakes as catalog_intakes
+from course_portal.catalog import services as catalog
 from course_portal.enrollment import services
 from course_portal.enrollment.errors import NoSeatLeft
 from course_portal.enrollment.models import Application, ApplicationStatus, IntakeQuota
@@ -273,3 +276,92 @@ def test_bulk_rejections_and_approvals_at_once_neither_deadlock_nor_overbook(rac
     _db.session.expire_all()
     held = count_status(intake, S.APPROVED) + count_status(intake, S.ENROLLED)
     assert held == seats_taken(intake) <= 9
+
+
+# --- seats added by a coordinator go to the waiting list ----------------------------------
+
+
+def _intake_values(intake, **changes) -> dict:
+    values = {name: getattr(intake, name) for name in catalog.INTAKE_FIELDS}
+    values.update(changes)
+    return values
+
+
+def _waitlisted(intake, n: int, partner=None) -> list[Application]:
+    coordinator = factories.make_user(role="coordinator")
+    apps = []
+    for _ in range(n):
+        teacher = factories.make_teacher(partner)
+        application = factories.make_application(teacher=teacher, intake=intake,
+                                                 status="submitted")
+        services.waitlist(application, coordinator)
+        apps.append(application)
+    return apps
+
+
+def test_raising_the_capacity_promotes_from_the_waiting_list(db, program, coordinator):
+    intake = factories.make_intake(program, capacity=1)
+    factories.make_application(intake=intake, status="approved")
+    first, second, third = _waitlisted(intake, 3)
+
+    catalog_intakes.save_intake(program, intake, actor=coordinator, quotas={},
+                        **_intake_values(intake, capacity=3))
+
+    assert [status_in_db(a) for a in (first, second, third)] == [S.APPROVED, S.APPROVED,
+                                                                 S.WAITLISTED]
+    assert seats_taken(intake) == 3
+    assert history(first)[-1].actor_id is None  # the portal promoted it
+    mails = outbox(kind="application.approved")
+    assert [m.to_address for m in mails] == [first.teacher.email, second.teacher.email]
+
+
+def test_saving_without_new_seats_leaves_the_waiting_list_alone(db, program, coordinator):
+    """Free seats a coordinator chose to keep are not given away by editing the title."""
+    intake = factories.make_intake(program, capacity=5)
+    (waiting,) = _waitlisted(intake, 1)
+
+    catalog_intakes.save_intake(program, intake, actor=coordinator, quotas={},
+                        **_intake_values(intake, title="Spring 2027, renamed"))
+
+    assert status_in_db(waiting) == S.WAITLISTED
+    assert outbox(kind="application.approved") == []
+
+
+def test_raising_or_removing_a_quota_promotes_that_partners_teachers(db, program, coordinator):
+    intake = factories.make_intake(program, capacity=10)
+    datong = factories.make_partner("Datong University")
+    factories.make_quota(intake, datong, seats=1)
+    factories.make_application(teacher=factories.make_teacher(datong), intake=intake,
+                               status="approved")
+    first, second = _waitlisted(intake, 2, partner=datong)
+
+    catalog_intakes.save_intake(program, intake, actor=coordinator, quotas={datong.id: 2},
+                        **_intake_values(intake))
+
+    assert [status_in_db(a) for a in (first, second)] == [S.APPROVED, S.WAITLISTED]
+    quota = db.session.scalar(select(IntakeQuota).where(IntakeQuota.intake_id == intake.id))
+    assert (quota.seats, quota.seats_taken) == (2, 2)
+
+    catalog_intakes.save_intake(program, intake, actor=coordinator, quotas={datong.id: None},
+                        **_intake_values(intake))
+
+    assert status_in_db(second) == S.APPROVED
+    assert seats_taken(intake) == 3
+
+
+def test_the_intake_page_promotes_when_the_capacity_is_raised(client, db, login_as, program):
+    intake = factories.make_intake(program, capacity=1, title="Spring 2027")
+    factories.make_application(intake=intake, status="approved")
+    (waiting,) = _waitlisted(intake, 1)
+    db.session.commit()
+    login_as("coordinator")
+    form = {name: (value.isoformat() if isinstance(value, date) else value)
+            for name, value in _intake_values(intake, capacity="2").items()}
+    form["is_open"] = "y"
+
+    response = client.post(f"/manage/programs/{program.id}/intakes/{intake.id}", data=form)
+
+    assert response.status_code == 302
+    db.session.expire_all()
+    assert status_in_db(waiting) == S.APPROVED
+    assert seats_taken(intake) == 2
