@@ -278,3 +278,23 @@ def test_the_number_of_queries_does_not_grow_with_the_applications(client, staff
     assert len(row_ids(client.get(url))) == 50
     assert many == few
     assert few <= 10
+
+
+def test_a_name_and_an_email_with_markup_are_printed_as_text_in_the_rows(client, staff, db,
+                                                                         program):
+    """The rows are written in Python (enrollment/queue_rows.py): what a teacher typed shows
+    as the characters typed."""
+    client.application.config["PAGE_CACHE_SECONDS"] = 0
+    intake = factories.make_intake(program)
+    submitted(intake, teacher=factories.make_teacher(
+        family_name_latin='<img src=x onerror="alert(1)">', given_name_latin="{{ 7*7 }}",
+        family_name_zh="<i>王</i>"), funding_source=FundingSource.OTHER,
+        funding_other="<u>my own</u>")
+    db.session.commit()
+
+    # the passport form is written FAMILY Given: compared without case
+    page = client.get(f"/review?intake={intake.id}").get_data(as_text=True).lower()
+
+    assert "<img src=x" not in page and "<i>王</i>" not in page and "<u>my own" not in page
+    assert "&lt;img src=x onerror=" in page and "&lt;i&gt;王&lt;/i&gt;" in page
+    assert "&lt;u&gt;my own&lt;/u&gt;" in page and "{{ 7*7 }}" in page

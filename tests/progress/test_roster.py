@@ -234,3 +234,23 @@ def test_an_expired_form_keeps_what_was_typed_and_writes_nothing(make_app, db, i
     assert "This form had expired" in page
     assert f'name="{key}" value="7"' in page
     assert _count(db, ModuleResult) == 0
+
+
+def test_a_name_with_markup_is_printed_as_text_in_the_rows(client, login_as, intake):
+    """The rows are written in Python (progress/roster_cells.py): a name made of markup and
+    template syntax shows as the characters typed, in the link, the labels and the badge."""
+    hostile = '<script>alert(1)</script>{{ 7*7 }}"'
+    factories.make_application(
+        teacher=factories.make_teacher(family_name_latin=hostile, given_name_latin="Li",
+                                       family_name_zh="<b>王</b>"),
+        intake=intake, status="enrolled")
+    login_as("coordinator")
+
+    # the passport form is written FAMILY Given: compared without case
+    page = client.get(f"/progress/manage/intakes/{intake.id}/roster").get_data(
+        as_text=True).lower()
+
+    assert "<script>alert(1)" not in page and "<b>王</b>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;{{ 7*7 }}" in page
+    assert "&lt;b&gt;王&lt;/b&gt;" in page
+    assert "49" not in page.split("<tbody>")[1].split("</tbody>")[0]
